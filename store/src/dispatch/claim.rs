@@ -1,0 +1,201 @@
+//! Claiming due executions in one statement (`FOR UPDATE SKIP LOCKED`), charging first attempts
+//! to the monthly quota in the same transaction, and handing rows back: `release` at shutdown
+//! for runs never sent, `rescue_expired` for leases whose worker died.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+
+/// A claimed execution: everything needed to deliver it and to record the outcome.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub source: String,
+    pub message_id: Uuid,
+    pub method: String,
+    pub url: String,
+    pub headers: sqlx::types::Json<Vec<(String, String)>>,
+    pub body: Option<String>,
+    pub timeout_secs: i32,
+    /// The attempt this claim starts (1 for a first delivery).
+    pub attempt: i16,
+    pub max_attempts: i16,
+    pub retry_base_delay_secs: i32,
+    pub retry_max_delay_secs: i32,
+    pub scheduled_for: DateTime<Utc>,
+    /// When the attempt may be sent (≤ the claim's horizon; may be slightly in the future).
+    pub run_at: DateTime<Utc>,
+    pub priority: i16,
+    pub skip_if_running: bool,
+    pub tier: String,
+}
+
+/// The first day of `now`'s month (UTC): the usage period.
+pub fn usage_month(now: DateTime<Utc>) -> NaiveDate {
+    NaiveDate::from_ymd_opt(now.year(), now.month(), 1).expect("first of the month exists")
+}
+
+/// Claims up to `limit` pending executions with `run_at <= horizon` (highest priority first, then
+/// most overdue), leasing them to `me` until `max(run_at, now) + timeout + lease_margin`.
+///
+/// Runs whose organization has used its monthly quota are recorded as skipped in the same
+/// transaction (counted in `usage_counters.over_quota`) and are not returned. Only first attempts
+/// are charged: retries and rescued re-deliveries are part of the execution already paid for.
+pub async fn claim(
+    tx: &mut PgConnection,
+    me: &str,
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    limit: i64,
+    lease_margin: chrono::Duration,
+) -> StoreResult<Vec<Claimed>> {
+    let mut claimed: Vec<Claimed> = sqlx::query_as(
+        "WITH picked AS (
+             SELECT id FROM executions
+              WHERE status = 'pending' AND run_at <= $3
+              ORDER BY priority DESC, run_at
+              LIMIT $4
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE executions e
+            SET status = 'running', attempt = e.attempt + 1, leased_by = $1,
+                lease_expires_at = greatest(e.run_at, $2) + make_interval(secs => e.timeout_secs) + $5
+           FROM organizations o
+          WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
+         RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
+                   e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
+                   e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier",
+    )
+    .bind(me)
+    .bind(now)
+    .bind(horizon)
+    .bind(limit)
+    .bind(lease_margin)
+    .fetch_all(&mut *tx)
+    .await?;
+    if claimed.is_empty() {
+        return Ok(claimed);
+    }
+    // RETURNING does not keep the pick's order; restore it (the quota skips the tail).
+    claimed.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
+    let over = charge_quota(tx, &claimed, now).await?;
+    if !over.is_empty() {
+        claimed.retain(|c| !over.contains(&c.id));
+    }
+    Ok(claimed)
+}
+
+/// Charges first attempts per organization; returns the ids that exceed the quota (now skipped).
+async fn charge_quota(tx: &mut PgConnection, claimed: &[Claimed], now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+    let mut per_org: Vec<(Uuid, i64, &str)> = Vec::new();
+    for c in claimed.iter().filter(|c| c.attempt == 1) {
+        match per_org.iter_mut().find(|(org, _, _)| *org == c.org_id) {
+            Some(entry) => entry.1 += 1,
+            None => per_org.push((c.org_id, 1, c.tier.as_str())),
+        }
+    }
+    if per_org.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One lock order for every claimer: two transactions charging the same organizations in
+    // opposite orders would deadlock on the counter rows.
+    per_org.sort_by_key(|p| p.0);
+    let month = usage_month(now);
+    let orgs: Vec<Uuid> = per_org.iter().map(|p| p.0).collect();
+    let counts: Vec<i64> = per_org.iter().map(|p| p.1).collect();
+    let totals: Vec<(Uuid, i64)> = sqlx::query_as(
+        "INSERT INTO usage_counters (org_id, month, executions)
+         SELECT * FROM unnest($1::uuid[], array_fill($2::date, ARRAY[cardinality($1)]), $3::bigint[])
+         ON CONFLICT (org_id, month) DO UPDATE SET executions = usage_counters.executions + EXCLUDED.executions
+         RETURNING org_id, executions",
+    )
+    .bind(&orgs)
+    .bind(month)
+    .bind(&counts)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut over_ids = Vec::new();
+    for (org, total) in totals {
+        let Some(&(_, charged, tier)) = per_org.iter().find(|p| p.0 == org) else { continue };
+        let limit = tier.parse::<domain::tier::Tier>().map(|t| i64::from(t.limits().monthly_executions)).unwrap_or(0);
+        let over = (total - limit).clamp(0, charged) as usize;
+        if over == 0 {
+            continue;
+        }
+        // The last ones claimed (lowest priority, latest) are the ones that do not fit.
+        over_ids.extend(claimed.iter().rev().filter(|c| c.org_id == org && c.attempt == 1).take(over).map(|c| c.id));
+    }
+    if over_ids.is_empty() {
+        return Ok(over_ids);
+    }
+    sqlx::query(
+        "WITH skipped AS (
+             UPDATE executions e
+                SET status = 'skipped', finished_at = $3, lease_expires_at = NULL, leased_by = NULL,
+                    status_reason = 'over quota: this month''s execution limit of the ' || initcap(o.tier)
+                                    || ' plan is used up; the run was not delivered'
+               FROM organizations o
+              WHERE e.id = ANY($1) AND o.id = e.org_id
+             RETURNING e.org_id
+         )
+         UPDATE usage_counters u SET executions = u.executions - s.n, over_quota = u.over_quota + s.n
+           FROM (SELECT org_id, count(*) AS n FROM skipped GROUP BY org_id) s
+          WHERE u.org_id = s.org_id AND u.month = $2",
+    )
+    .bind(&over_ids)
+    .bind(month)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(over_ids)
+}
+
+/// Hands back runs this process claimed but never sent (shutdown): pending again, the attempt
+/// not counted, the quota charge of a first attempt refunded.
+pub async fn release(db: impl PgExecutor<'_>, me: &str, ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let released: i64 = sqlx::query_scalar(
+        "WITH released AS (
+             UPDATE executions
+                SET status = 'pending', attempt = attempt - 1, lease_expires_at = NULL, leased_by = NULL
+              WHERE id = ANY($2) AND leased_by = $1 AND status = 'running'
+             RETURNING org_id, attempt
+         ), refund AS (
+             UPDATE usage_counters u SET executions = greatest(0, u.executions - r.n)
+               FROM (SELECT org_id, count(*) AS n FROM released WHERE attempt = 0 GROUP BY org_id) r
+              WHERE u.org_id = r.org_id AND u.month = $3
+         )
+         SELECT count(*) FROM released",
+    )
+    .bind(me)
+    .bind(ids)
+    .bind(usage_month(now))
+    .fetch_one(db)
+    .await?;
+    Ok(released as u64)
+}
+
+/// Puts back up to `limit` running executions whose lease expired before `now` (their worker
+/// died or hung). They run again with the same `message_id` (webhook-id); the lost attempt keeps
+/// its number, so history shows that it happened. Returns the rescued ids.
+pub async fn rescue_expired(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE executions e
+            SET status = 'pending', run_at = $1, lease_expires_at = NULL, leased_by = NULL,
+                error = 'the worker delivering attempt ' || e.attempt || ' stopped (lease of ' || coalesce(e.leased_by, '?') || ' expired); retried'
+          WHERE e.id = ANY(ARRAY(SELECT id FROM executions WHERE status = 'running' AND lease_expires_at < $1
+                                  ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+         RETURNING e.id",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,331 @@
+//! Tests of the dispatcher's SQL against a freshly migrated database.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::tier::Tier;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::*;
+use crate::executions::{self, NewExecution, Source};
+use crate::{jobs, organizations};
+
+const ME: &str = "test-worker";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 10, 12, 0, 0).unwrap()
+}
+
+async fn org(pool: &PgPool, slug: &str, tier: Tier) -> Uuid {
+    organizations::insert(pool, slug, slug, tier).await.unwrap().id
+}
+
+async fn job(pool: &PgPool, org_id: Uuid, json: serde_json::Value, next: Option<DateTime<Utc>>) -> Uuid {
+    let draft: domain::job::JobDraft = serde_json::from_value(json).unwrap();
+    let spec = domain::job::restore(&draft).unwrap();
+    jobs::insert(pool, org_id, Uuid::now_v7(), &spec, next).await.unwrap().id
+}
+
+fn cron_job(expr: &str) -> serde_json::Value {
+    serde_json::json!({"name": "j", "url": "https://example.com/hook", "body": "{}",
+                       "headers": {"X-Job": "1"}, "schedule": {"kind": "cron", "expr": expr}})
+}
+
+async fn enqueue(pool: &PgPool, org_id: Uuid, at: DateTime<Utc>, priority: i16) -> Uuid {
+    let id = Uuid::now_v7();
+    executions::enqueue(
+        pool,
+        &NewExecution {
+            id,
+            org_id,
+            job_id: None,
+            source: Source::Queue,
+            scheduled_for: at,
+            priority,
+            max_attempts: 3,
+            retry_base_delay_secs: 10,
+            retry_max_delay_secs: 60,
+            message_id: id,
+            method: "POST",
+            url: "https://example.com/q",
+            headers: &[],
+            body: None,
+            timeout_secs: 30,
+            redelivery_of: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn claim_now(pool: &PgPool, me: &str, now: DateTime<Utc>, limit: i64) -> Vec<Claimed> {
+    let mut tx = pool.begin().await.unwrap();
+    let c = claim(&mut tx, me, now, now, limit, Duration::seconds(30)).await.unwrap();
+    tx.commit().await.unwrap();
+    c
+}
+
+async fn status_of(pool: &PgPool, id: Uuid) -> (String, i16, Option<String>) {
+    sqlx::query_as("SELECT status, attempt, leased_by FROM executions WHERE id = $1").bind(id).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn claim_takes_due_rows_by_priority_then_most_overdue(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let low_old = enqueue(&pool, o, now - Duration::seconds(30), 10).await;
+    let high_new = enqueue(&pool, o, now - Duration::seconds(1), 140).await;
+    let high_old = enqueue(&pool, o, now - Duration::seconds(5), 140).await;
+    let future = enqueue(&pool, o, now + Duration::seconds(5), 140).await;
+    let got: Vec<Uuid> = claim_now(&pool, ME, now, 10).await.into_iter().map(|c| c.id).collect();
+    assert_eq!(got, vec![high_old, high_new, low_old]);
+    assert_eq!(status_of(&pool, high_old).await, ("running".into(), 1, Some(ME.into())));
+    assert_eq!(status_of(&pool, future).await.0, "pending");
+    // a horizon in the future pre-claims rows that are about to be due
+    let mut tx = pool.begin().await.unwrap();
+    let pre = claim(&mut tx, ME, now, now + Duration::seconds(10), 10, Duration::seconds(30)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(pre.iter().map(|c| c.id).collect::<Vec<_>>(), vec![future]);
+    let lease: DateTime<Utc> = sqlx::query_scalar("SELECT lease_expires_at FROM executions WHERE id = $1")
+        .bind(future)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lease, now + Duration::seconds(5 + 30 + 30), "lease runs from run_at, not from the claim");
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn concurrent_claims_never_share_a_row(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    for i in 0..200 {
+        enqueue(&pool, o, now - Duration::milliseconds(i), 40).await;
+    }
+    // Make them retries: retries are not charged to the quota, so neither claim touches the
+    // usage counter row (which a first-attempt claim holds until it commits).
+    sqlx::query("UPDATE executions SET attempt = 1").execute(&pool).await.unwrap();
+    let mut tx_a = pool.begin().await.unwrap();
+    let a = claim(&mut tx_a, "a", now, now, 120, Duration::seconds(30)).await.unwrap();
+    // while a still holds its row locks, b skips them instead of waiting
+    let mut tx_b = pool.begin().await.unwrap();
+    let b = claim(&mut tx_b, "b", now, now, 120, Duration::seconds(30)).await.unwrap();
+    tx_a.commit().await.unwrap();
+    tx_b.commit().await.unwrap();
+    assert_eq!(a.len(), 120);
+    assert_eq!(b.len(), 80);
+    let mut all: Vec<Uuid> = a.iter().chain(b.iter()).map(|c| c.id).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 200);
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn over_quota_runs_are_recorded_as_skipped_and_counted(pool: PgPool) {
+    let free = org(&pool, "free", Tier::Free).await;
+    let now = t0();
+    sqlx::query("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, '2026-05-01', 4998)")
+        .bind(free)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = futures_join(&pool, free, now, 4).await;
+    let claimed = claim_now(&pool, ME, now, 10).await;
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), ids[..2].to_vec(), "two fit in the quota");
+    for id in &ids[2..] {
+        let (status, reason): (String, String) =
+            sqlx::query_as("SELECT status, status_reason FROM executions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+        assert_eq!(status, "skipped");
+        assert!(reason.contains("Free plan"), "{reason}");
+    }
+    let usage: (i64, i64) = sqlx::query_as("SELECT executions, over_quota FROM usage_counters WHERE org_id = $1")
+        .bind(free)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(usage, (5000, 2));
+
+    // releasing a never-sent first attempt refunds it
+    assert_eq!(release(&pool, ME, &[claimed[0].id], now).await.unwrap(), 1);
+    assert_eq!(status_of(&pool, claimed[0].id).await, ("pending".into(), 0, None));
+    let used: i64 = sqlx::query_scalar("SELECT executions FROM usage_counters WHERE org_id = $1").bind(free).fetch_one(&pool).await.unwrap();
+    assert_eq!(used, 4999);
+    assert_eq!(release(&pool, "someone-else", &[claimed[1].id], now).await.unwrap(), 0, "only the holder releases");
+}
+
+async fn futures_join(pool: &PgPool, org_id: Uuid, now: DateTime<Utc>, n: i64) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(enqueue(pool, org_id, now - Duration::seconds(10 - i), 40).await);
+    }
+    ids
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn expired_leases_are_rescued_and_stale_results_are_ignored(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let id = enqueue(&pool, o, now, 40).await;
+    let first = claim_now(&pool, "dead-worker", now, 1).await;
+    assert_eq!(first.len(), 1);
+    assert!(rescue_expired(&pool, now + Duration::seconds(59), 10).await.unwrap().is_empty(), "lease still valid");
+    assert_eq!(rescue_expired(&pool, now + Duration::seconds(61), 10).await.unwrap(), vec![id]);
+    let later = now + Duration::seconds(62);
+    let second = claim_now(&pool, "live-worker", later, 1).await;
+    assert_eq!((second[0].attempt, second[0].message_id), (2, first[0].message_id), "same webhook-id");
+
+    // the dead worker wakes up and reports attempt 1: it must not overwrite attempt 2
+    let stale = Outcome::Finished(Finished {
+        record: record_of(id, 1, later, Some(500)),
+        status: FinalStatus::Failed,
+        reason: None,
+    });
+    let mut tx = pool.begin().await.unwrap();
+    let r = record(&mut tx, "dead-worker", &[stale]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((r.finished, r.stale), (0, 1));
+    assert_eq!(status_of(&pool, id).await, ("running".into(), 2, Some("live-worker".into())));
+}
+
+fn record_of(id: Uuid, attempt: i16, at: DateTime<Utc>, status: Option<i16>) -> AttemptRecord {
+    AttemptRecord {
+        id,
+        attempt,
+        started_at: Some(at),
+        finished_at: at + Duration::milliseconds(25),
+        duration_ms: Some(25),
+        response_status: status,
+        response_headers: Some(vec![("content-type".into(), "text/plain".into())]),
+        response_body: Some("nope".into()),
+        error: status.filter(|s| *s >= 400).map(|s| format!("HTTP {s}")),
+    }
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn retries_keep_each_attempt_and_final_failure_alerts_then_recovery_alerts(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let job_id = job(&pool, o, cron_job("0 * * * *"), None).await;
+    let mut tx = pool.begin().await.unwrap();
+    let plan = |at: DateTime<Utc>| PlannedRun { job_id, scheduled_for: at, priority: 120, skipped: None };
+    assert_eq!(insert_runs(&mut tx, &[plan(now), plan(now + Duration::hours(1))], now).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+
+    let c = claim_now(&pool, ME, now, 1).await.remove(0);
+    let retry_at = now + Duration::seconds(20);
+    let mut tx = pool.begin().await.unwrap();
+    let r = record(
+        &mut tx,
+        ME,
+        &[Outcome::Retry { record: record_of(c.id, 1, now, Some(503)), failed_as: FinalStatus::Failed, run_at: retry_at }],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(r.retried, 1);
+    let (status, run_at): (String, DateTime<Utc>) =
+        sqlx::query_as("SELECT status, run_at FROM executions WHERE id = $1").bind(c.id).fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), run_at), ("pending", retry_at));
+    let kept = executions::attempts(&pool, o, c.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].attempt, kept[0].status.as_str(), kept[0].response_status), (1, "failed", Some(503)));
+
+    let c2 = claim_now(&pool, ME, retry_at, 1).await.remove(0);
+    assert_eq!(c2.attempt, 2);
+    let mut tx = pool.begin().await.unwrap();
+    let fail = Outcome::Finished(Finished { record: record_of(c2.id, 2, retry_at, Some(500)), status: FinalStatus::Failed, reason: None });
+    let r = record(&mut tx, ME, &[fail]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((r.finished, r.alerts), (1, 1));
+    let failing: bool = sqlx::query_scalar("SELECT failing FROM jobs WHERE id = $1").bind(job_id).fetch_one(&pool).await.unwrap();
+    assert!(failing);
+
+    let next = now + Duration::hours(1);
+    let c3 = claim_now(&pool, ME, next, 1).await.remove(0);
+    let mut tx = pool.begin().await.unwrap();
+    let ok = Outcome::Finished(Finished { record: record_of(c3.id, 1, next, Some(200)), status: FinalStatus::Success, reason: None });
+    let r = record(&mut tx, ME, &[ok]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((r.finished, r.alerts), (1, 1), "recovered");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM alert_events ORDER BY created_at, kind").fetch_all(&pool).await.unwrap();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"job_failed".to_owned()) && kinds.contains(&"job_recovered".to_owned()));
+    let e = executions::get(&pool, o, c3.id).await.unwrap().unwrap();
+    assert_eq!((e.status.as_str(), e.response_status, e.lease_expires_at_is_none()), ("success", Some(200), true));
+}
+
+trait LeaseProbe {
+    fn lease_expires_at_is_none(&self) -> bool;
+}
+impl LeaseProbe for executions::Execution {
+    fn lease_expires_at_is_none(&self) -> bool {
+        // the history type does not expose the lease; a finished row has no leaseholder
+        self.finished_at.is_some()
+    }
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn materialise_copies_the_request_and_ignores_a_double_tick(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let overlap = serde_json::json!({"name": "j", "url": "https://example.com/hook", "method": "PUT", "body": "{\"a\":1}",
+        "headers": {"X-Job": "1"}, "overlap": "skip", "schedule": {"kind": "cron", "expr": "* * * * *"}});
+    let job_id = job(&pool, o, overlap, Some(now)).await;
+    let due = {
+        let mut tx = pool.begin().await.unwrap();
+        let due = lock_due_jobs(&mut tx, now + Duration::seconds(5), 100).await.unwrap();
+        tx.commit().await.unwrap();
+        due
+    };
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].id, due[0].tier, due[0].next_run_at), (job_id, Tier::Pro, now));
+    let runs = vec![
+        PlannedRun { job_id, scheduled_for: now, priority: 130, skipped: None },
+        PlannedRun { job_id, scheduled_for: now - Duration::minutes(1), priority: 130, skipped: Some("missed".into()) },
+    ];
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(insert_runs(&mut tx, &runs, now).await.unwrap(), 2);
+    assert_eq!(insert_runs(&mut tx, &runs, now).await.unwrap(), 0, "a double tick inserts nothing");
+    advance_cursors(&mut tx, &[(job_id, Some(now + Duration::minutes(1)))]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next_cursor(&pool).await.unwrap(), Some(now + Duration::minutes(1)));
+
+    let c = claim_now(&pool, ME, now, 10).await;
+    assert_eq!(c.len(), 1, "the skipped occurrence is not claimable");
+    let c = &c[0];
+    assert_eq!((c.method.as_str(), c.url.as_str(), c.body.as_deref()), ("PUT", "https://example.com/hook", Some("{\"a\":1}")));
+    assert_eq!(c.headers.0, vec![("X-Job".to_owned(), "1".to_owned())]);
+    assert_eq!((c.message_id, c.skip_if_running, c.source.as_str()), (c.id, true, "schedule"));
+    let skipped: (String, Option<String>) =
+        sqlx::query_as("SELECT status, status_reason FROM executions WHERE scheduled_for = $1").bind(now - Duration::minutes(1)).fetch_one(&pool).await.unwrap();
+    assert_eq!(skipped, ("skipped".to_owned(), Some("missed".to_owned())));
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn retention_deletes_only_old_finished_history_per_tier(pool: PgPool) {
+    let free = org(&pool, "free", Tier::Free).await;
+    let pro = org(&pool, "pro", Tier::Pro).await;
+    let now = t0();
+    for o in [free, pro] {
+        for (age_days, status) in [(10, "success"), (10, "pending"), (1, "success")] {
+            sqlx::query(
+                "INSERT INTO executions (org_id, source, scheduled_for, run_at, status, priority, max_attempts,
+                     retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, timeout_secs, created_at)
+                 VALUES ($1, 'queue', $2, $2, $3, 40, 1, 10, 10, gen_random_uuid(), 'POST', 'https://x.eu', 30, $2)",
+            )
+            .bind(o)
+            .bind(now - Duration::days(age_days))
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    }
+    let gone = retention::delete_old_executions(&pool, Tier::Free, now - Duration::days(7), 100).await.unwrap();
+    assert_eq!(gone, 1, "only the free org's 10-day-old finished run");
+    let gone = retention::delete_old_executions(&pool, Tier::Pro, now - Duration::days(30), 100).await.unwrap();
+    assert_eq!(gone, 0);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM executions").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 5);
+    assert_eq!(retention::delete_expired_bookkeeping(&pool, now - Duration::hours(24), now).await.unwrap(), 0);
+    assert_eq!(retention::delete_old_pings(&pool, Tier::Free, now, 10).await.unwrap(), 0);
+}

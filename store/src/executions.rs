@@ -1,0 +1,390 @@
+//! Executions as history: inserting on-demand runs (trigger now, queue, redelivery) and reading
+//! them back per tenant. The dispatcher's queue operations (materialise, claim, record, rescue)
+//! live in `crate::dispatch`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+
+/// Why an execution exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Schedule,
+    Manual,
+    Queue,
+    Redelivery,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Schedule => "schedule",
+            Source::Manual => "manual",
+            Source::Queue => "queue",
+            Source::Redelivery => "redelivery",
+        }
+    }
+}
+
+/// One execution as the history shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Execution {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub source: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub run_at: DateTime<Utc>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub priority: i16,
+    pub attempt: i16,
+    pub max_attempts: i16,
+    pub message_id: Uuid,
+    pub method: String,
+    pub url: String,
+    pub headers: sqlx::types::Json<Vec<(String, String)>>,
+    pub body: Option<String>,
+    pub timeout_secs: i32,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i32>,
+    pub response_status: Option<i16>,
+    pub response_headers: Option<sqlx::types::Json<Vec<(String, String)>>>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub redelivery_of: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
+        max_attempts, message_id, method, url, headers, body, timeout_secs, started_at, finished_at, duration_ms,
+        response_status, response_headers, response_body, error, redelivery_of, created_at
+   FROM executions";
+
+/// A run to enqueue now or later (trigger, queue call, redelivery).
+#[derive(Debug, Clone)]
+pub struct NewExecution<'a> {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub source: Source,
+    pub scheduled_for: DateTime<Utc>,
+    pub priority: i16,
+    pub max_attempts: u8,
+    pub retry_base_delay_secs: u32,
+    pub retry_max_delay_secs: u32,
+    /// Equal to `id` for a new message; the original's for a redelivery.
+    pub message_id: Uuid,
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: Option<&'a str>,
+    pub timeout_secs: u32,
+    pub redelivery_of: Option<Uuid>,
+}
+
+/// Inserts a pending execution and wakes the dispatchers (NOTIFY is delivered at commit, so
+/// inside a transaction nobody is woken for a row that may still roll back).
+pub async fn enqueue(db: impl PgExecutor<'_>, e: &NewExecution<'_>) -> StoreResult<Execution> {
+    Ok(sqlx::query_as(
+        "WITH inserted AS (
+             INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
+                                     retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
+                                     body, timeout_secs, redelivery_of)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             RETURNING *
+         ), woken AS (SELECT pg_notify('prikke_due', '') FROM inserted)
+         SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
+                max_attempts, message_id, method, url, headers, body, timeout_secs, started_at, finished_at, duration_ms,
+                response_status, response_headers, response_body, error, redelivery_of, created_at
+           FROM inserted, (SELECT count(*) FROM woken) w",
+    )
+    .bind(e.id)
+    .bind(e.org_id)
+    .bind(e.job_id)
+    .bind(e.source.as_str())
+    .bind(e.scheduled_for)
+    .bind(e.priority)
+    .bind(i16::from(e.max_attempts))
+    .bind(e.retry_base_delay_secs as i32)
+    .bind(e.retry_max_delay_secs as i32)
+    .bind(e.message_id)
+    .bind(e.method)
+    .bind(e.url)
+    .bind(sqlx::types::Json(e.headers))
+    .bind(e.body)
+    .bind(e.timeout_secs as i32)
+    .bind(e.redelivery_of)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Execution>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE org_id = $1 AND id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// A page of a job's executions, latest scheduled first; `before` is the (scheduled_for, id) of
+/// the last row of the previous page.
+pub async fn list_for_job(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    job_id: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> StoreResult<Vec<Execution>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE org_id = $1 AND job_id = $2 AND ($3::timestamptz IS NULL OR (scheduled_for, id) < ($3, $4))
+          ORDER BY scheduled_for DESC, id DESC LIMIT $5"
+    ))
+    .bind(org_id)
+    .bind(job_id)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Statuses after which an execution may be redelivered.
+pub const FINISHED_STATUSES: [&str; 5] = ["success", "failed", "timeout", "cancelled", "skipped"];
+
+/// The INSERT … SELECT that copies a finished execution as a new pending redelivery (same
+/// message id, request snapshot, priority and retry policy), waking the dispatchers.
+const REDELIVER: &str = "WITH inserted AS (
+         INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
+                                 retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
+                                 body, timeout_secs, redelivery_of)
+         SELECT coalesce($3, gen_random_uuid()), e.org_id, e.job_id, 'redelivery', $4, $4, e.priority, e.max_attempts,
+                e.retry_base_delay_secs, e.retry_max_delay_secs, e.message_id, e.method, e.url, e.headers,
+                e.body, e.timeout_secs, e.id
+           FROM executions e
+          WHERE e.org_id = $1 AND {filter}
+          ORDER BY e.scheduled_for, e.id
+          LIMIT $5
+         RETURNING *
+     ), woken AS (SELECT pg_notify('prikke_due', '') FROM inserted)
+     SELECT i.id, i.org_id, i.job_id, i.source, i.scheduled_for, i.run_at, i.status, i.status_reason, i.priority,
+            i.attempt, i.max_attempts, i.message_id, i.method, i.url, i.headers, i.body, i.timeout_secs, i.started_at,
+            i.finished_at, i.duration_ms, i.response_status, i.response_headers, i.response_body, i.error,
+            i.redelivery_of, i.created_at
+       FROM inserted i JOIN executions o ON o.id = i.redelivery_of, (SELECT count(*) FROM woken) w
+      ORDER BY o.scheduled_for, o.id";
+
+/// Enqueues a redelivery of the finished execution `id` of `org_id` as `new_id`, due at `now`.
+/// None when there is no such finished execution in that organization.
+pub async fn redeliver(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    new_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Execution>> {
+    Ok(sqlx::query_as(&
+        REDELIVER.replace("{filter}", "e.id = $2 AND e.status IN ('success', 'failed', 'timeout', 'cancelled', 'skipped')"),
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(Some(new_id))
+    .bind(now)
+    .bind(1_i64)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Enqueues redeliveries of the failed (or timed-out) executions of job `job_id` scheduled in
+/// `[from, to)`, oldest first, at most `limit`. Executions already redelivered are skipped, so
+/// repeating the call does not deliver a message twice.
+pub async fn redeliver_failed(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    job_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<Execution>> {
+    Ok(sqlx::query_as(&REDELIVER.replace(
+        "{filter}",
+        "e.job_id = $2 AND e.status IN ('failed', 'timeout') AND e.scheduled_for >= $6 AND e.scheduled_for < $7
+            AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.redelivery_of = e.id)",
+    ))
+    .bind(org_id)
+    .bind(job_id)
+    .bind(None::<Uuid>)
+    .bind(now)
+    .bind(limit)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The attempts of one execution that finished before the current one (each retry keeps one).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Attempt {
+    pub attempt: i16,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub response_status: Option<i16>,
+    pub error: Option<String>,
+}
+
+pub async fn attempts(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Vec<Attempt>> {
+    Ok(sqlx::query_as(
+        "SELECT a.attempt, a.status, a.started_at, a.finished_at, a.duration_ms, a.response_status, a.error
+           FROM execution_attempts a JOIN executions e ON e.id = a.execution_id
+          WHERE e.org_id = $1 AND a.execution_id = $2 ORDER BY a.attempt",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_all(db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::organizations;
+    use domain::tier::Tier;
+    use sqlx::PgPool;
+
+    fn new<'a>(org_id: Uuid, headers: &'a [(String, String)], at: DateTime<Utc>) -> NewExecution<'a> {
+        let id = Uuid::now_v7();
+        NewExecution {
+            id,
+            org_id,
+            job_id: None,
+            source: Source::Queue,
+            scheduled_for: at,
+            priority: 40,
+            max_attempts: 5,
+            retry_base_delay_secs: 10,
+            retry_max_delay_secs: 3600,
+            message_id: id,
+            method: "POST",
+            url: "https://example.com/in",
+            headers,
+            body: Some("{}"),
+            timeout_secs: 30,
+            redelivery_of: None,
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn enqueue_notifies_and_reads_back_per_tenant(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let b = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
+        let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
+        listener.listen("prikke_due").await.unwrap();
+
+        let headers = vec![("X-Trace".to_owned(), "1".to_owned())];
+        let now = Utc::now();
+        let e = enqueue(&pool, &new(a.id, &headers, now)).await.unwrap();
+        assert_eq!((e.status.as_str(), e.attempt, e.run_at), ("pending", 0, e.scheduled_for));
+        assert_eq!(e.headers.0, headers);
+        let note = listener.recv().await.unwrap();
+        assert_eq!(note.channel(), "prikke_due");
+
+        assert_eq!(get(&pool, a.id, e.id).await.unwrap(), Some(e.clone()));
+        assert_eq!(get(&pool, b.id, e.id).await.unwrap(), None);
+        assert!(attempts(&pool, a.id, e.id).await.unwrap().is_empty());
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn job_history_pages_latest_first(pool: PgPool) {
+        let org = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let job_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
+             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
+        )
+        .bind(org.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let t0 = Utc::now();
+        for i in 0..5 {
+            let mut n = new(org.id, &[], t0 + chrono::Duration::minutes(i));
+            n.job_id = Some(job_id);
+            n.source = Source::Manual;
+            enqueue(&pool, &n).await.unwrap();
+        }
+        let first = list_for_job(&pool, org.id, job_id, None, 2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(first[0].scheduled_for > first[1].scheduled_for);
+        let cursor = first.last().map(|e| (e.scheduled_for, e.id));
+        let rest = list_for_job(&pool, org.id, job_id, cursor, 10).await.unwrap();
+        assert_eq!(rest.len(), 3);
+        assert!(rest.iter().all(|e| e.scheduled_for < first[1].scheduled_for));
+    }
+
+    async fn finish(pool: &PgPool, id: Uuid, status: &str) {
+        sqlx::query("UPDATE executions SET status = $2, attempt = 1, finished_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn redelivery_copies_the_message_and_only_for_finished_runs_of_the_tenant(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let b = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
+        let headers = vec![("X-A".to_owned(), "1".to_owned())];
+        let now = Utc::now();
+        let original = enqueue(&pool, &new(a.id, &headers, now)).await.unwrap();
+        assert_eq!(redeliver(&pool, a.id, original.id, Uuid::now_v7(), now).await.unwrap(), None, "still pending");
+        finish(&pool, original.id, "failed").await;
+        assert_eq!(redeliver(&pool, b.id, original.id, Uuid::now_v7(), now).await.unwrap(), None, "another tenant");
+        let new_id = Uuid::now_v7();
+        let copy = redeliver(&pool, a.id, original.id, new_id, now).await.unwrap().unwrap();
+        assert_eq!(copy.id, new_id);
+        assert_eq!((copy.source.as_str(), copy.status.as_str(), copy.attempt), ("redelivery", "pending", 0));
+        assert_eq!((copy.message_id, copy.redelivery_of), (original.message_id, Some(original.id)));
+        assert_eq!((copy.url, copy.headers.0, copy.body), (original.url, original.headers.0, original.body));
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn bulk_redelivery_takes_failed_runs_in_range_once(pool: PgPool) {
+        let org = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let job_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
+             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
+        )
+        .bind(org.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let t0 = Utc::now() - chrono::Duration::hours(10);
+        let mut ids = Vec::new();
+        for (i, status) in ["failed", "success", "timeout", "failed", "cancelled"].iter().enumerate() {
+            let mut n = new(org.id, &[], t0 + chrono::Duration::hours(i as i64));
+            n.job_id = Some(job_id);
+            let e = enqueue(&pool, &n).await.unwrap();
+            finish(&pool, e.id, status).await;
+            ids.push(e.id);
+        }
+        let now = Utc::now();
+        // [t0, t0+3h): failed #0 and timeout #2
+        let batch = redeliver_failed(&pool, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
+        assert_eq!(batch.iter().map(|e| e.redelivery_of.unwrap()).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
+        assert!(batch.iter().all(|e| e.job_id == Some(job_id) && e.source == "redelivery"));
+        let again = redeliver_failed(&pool, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
+        assert!(again.is_empty(), "already redelivered");
+        let capped = redeliver_failed(&pool, org.id, job_id, t0, now, now, 1).await.unwrap();
+        assert_eq!(capped.iter().map(|e| e.redelivery_of.unwrap()).collect::<Vec<_>>(), vec![ids[3]]);
+        let other = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
+        assert!(redeliver_failed(&pool, other.id, job_id, t0, now, now, 100).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,338 @@
+//! Heartbeat monitors and their pings. The API validates a monitor and computes its next state
+//! (status, `alert_at`) from the schedule; these functions store what they are given and read it
+//! back per tenant. A ping is found by its token alone (the token is the capability).
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+
+/// When pings are expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorSchedule {
+    /// A five-field cron expression evaluated in an IANA zone.
+    Cron { expr: String, timezone: String },
+    /// Every `secs` seconds after the last ping.
+    Interval { secs: i32 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Monitor {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub token: String,
+    pub schedule: MonitorSchedule,
+    pub grace_secs: i32,
+    /// new | up | down | paused
+    pub status: String,
+    pub last_ping_at: Option<DateTime<Utc>>,
+    pub last_start_at: Option<DateTime<Utc>>,
+    pub alert_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MonitorRow {
+    id: Uuid,
+    org_id: Uuid,
+    name: String,
+    token: String,
+    schedule_kind: String,
+    cron_expr: Option<String>,
+    timezone: String,
+    interval_secs: Option<i32>,
+    grace_secs: i32,
+    status: String,
+    last_ping_at: Option<DateTime<Utc>>,
+    last_start_at: Option<DateTime<Utc>>,
+    alert_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, org_id, name, token, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status,
+        last_ping_at, last_start_at, alert_at, created_at, updated_at";
+
+impl TryFrom<MonitorRow> for Monitor {
+    type Error = StoreError;
+    fn try_from(r: MonitorRow) -> StoreResult<Monitor> {
+        let schedule = match (r.schedule_kind.as_str(), r.cron_expr, r.interval_secs) {
+            ("cron", Some(expr), _) => MonitorSchedule::Cron { expr, timezone: r.timezone },
+            ("interval", _, Some(secs)) => MonitorSchedule::Interval { secs },
+            (kind, _, _) => {
+                return Err(StoreError::Corrupt { column: "monitors.schedule_kind", value: format!("monitor {}: {kind}", r.id) });
+            }
+        };
+        Ok(Monitor {
+            id: r.id,
+            org_id: r.org_id,
+            name: r.name,
+            token: r.token,
+            schedule,
+            grace_secs: r.grace_secs,
+            status: r.status,
+            last_ping_at: r.last_ping_at,
+            last_start_at: r.last_start_at,
+            alert_at: r.alert_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn schedule_columns(s: &MonitorSchedule) -> (&'static str, Option<&str>, &str, Option<i32>) {
+    match s {
+        MonitorSchedule::Cron { expr, timezone } => ("cron", Some(expr.as_str()), timezone.as_str(), None),
+        MonitorSchedule::Interval { secs } => ("interval", None, "UTC", Some(*secs)),
+    }
+}
+
+/// The writable fields of a monitor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorFields<'a> {
+    pub name: &'a str,
+    pub schedule: &'a MonitorSchedule,
+    pub grace_secs: i32,
+    pub status: &'a str,
+    pub alert_at: Option<DateTime<Utc>>,
+}
+
+/// Creates a monitor. A token collision is `StoreError::Conflict { constraint: "monitors_token_key" }`.
+pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, token: &str, f: &MonitorFields<'_>) -> StoreResult<Monitor> {
+    let (kind, expr, tz, interval) = schedule_columns(f.schedule);
+    let row: MonitorRow = sqlx::query_as(&format!(
+        "INSERT INTO monitors (org_id, id, token, name, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status, alert_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(token)
+    .bind(f.name)
+    .bind(kind)
+    .bind(expr)
+    .bind(tz)
+    .bind(interval)
+    .bind(f.grace_secs)
+    .bind(f.status)
+    .bind(f.alert_at)
+    .fetch_one(db)
+    .await?;
+    row.try_into()
+}
+
+/// Replaces the writable fields of a monitor of `org_id`. None when it does not exist there.
+pub async fn update(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, f: &MonitorFields<'_>) -> StoreResult<Option<Monitor>> {
+    let (kind, expr, tz, interval) = schedule_columns(f.schedule);
+    let row: Option<MonitorRow> = sqlx::query_as(&format!(
+        "UPDATE monitors SET name = $3, schedule_kind = $4, cron_expr = $5, timezone = $6, interval_secs = $7,
+                grace_secs = $8, status = $9, alert_at = $10, updated_at = now()
+          WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(f.name)
+    .bind(kind)
+    .bind(expr)
+    .bind(tz)
+    .bind(interval)
+    .bind(f.grace_secs)
+    .bind(f.status)
+    .bind(f.alert_at)
+    .fetch_optional(db)
+    .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Monitor>> {
+    let row: Option<MonitorRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM monitors WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+/// A page of an organization's monitors, newest first; `before` is the (created_at, id) of the
+/// last monitor of the previous page.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> StoreResult<Vec<Monitor>> {
+    let rows: Vec<MonitorRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM monitors
+          WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+          ORDER BY created_at DESC, id DESC LIMIT $4"
+    ))
+    .bind(org_id)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Deletes a monitor of `org_id` with its pings. False when not found.
+pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
+    let n = sqlx::query("DELETE FROM monitors WHERE org_id = $1 AND id = $2").bind(org_id).bind(id).execute(db).await?.rows_affected();
+    Ok(n == 1)
+}
+
+/// The monitor a ping token names, locked until the transaction ends (pings of one monitor
+/// apply one after the other).
+pub async fn lock_by_token(db: impl PgExecutor<'_>, token: &str) -> StoreResult<Option<Monitor>> {
+    let row: Option<MonitorRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM monitors WHERE token = $1 FOR UPDATE"))
+            .bind(token)
+            .fetch_optional(db)
+            .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+/// One received ping.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Ping {
+    /// success | start | fail
+    pub kind: String,
+    pub received_at: DateTime<Utc>,
+    pub method: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub body: Option<String>,
+}
+
+/// The monitor's state after a ping, as the caller computed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingOutcome<'a> {
+    pub status: &'a str,
+    pub last_ping_at: Option<DateTime<Utc>>,
+    pub last_start_at: Option<DateTime<Utc>>,
+    pub alert_at: Option<DateTime<Utc>>,
+    /// `monitor_down` or `monitor_up` when the ping changed the monitor's health.
+    pub alert: Option<&'a str>,
+}
+
+/// Stores a ping, the monitor's new state and (when given) an alert event, in one statement.
+pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping, outcome: &PingOutcome<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "WITH p AS (
+             INSERT INTO pings (monitor_id, kind, received_at, method, source_ip, user_agent, body)
+             VALUES ($1, $3, $4, $5, $6, $7, $8)
+         ), a AS (
+             INSERT INTO alert_events (org_id, kind, monitor_id, details)
+             SELECT $2, $13, $1, jsonb_build_object('ping', $3::text, 'received_at', $4::timestamptz)
+              WHERE $13::text IS NOT NULL
+         )
+         UPDATE monitors SET status = $9, last_ping_at = $10, last_start_at = $11, alert_at = $12, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(monitor.id)
+    .bind(monitor.org_id)
+    .bind(&ping.kind)
+    .bind(ping.received_at)
+    .bind(&ping.method)
+    .bind(&ping.source_ip)
+    .bind(&ping.user_agent)
+    .bind(&ping.body)
+    .bind(outcome.status)
+    .bind(outcome.last_ping_at)
+    .bind(outcome.last_start_at)
+    .bind(outcome.alert_at)
+    .bind(outcome.alert)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest pings of a monitor of `org_id`, newest first.
+pub async fn recent_pings(db: impl PgExecutor<'_>, org_id: Uuid, monitor_id: Uuid, limit: i64) -> StoreResult<Vec<Ping>> {
+    Ok(sqlx::query_as(
+        "SELECT p.kind, p.received_at, p.method, p.source_ip, p.user_agent, p.body
+           FROM pings p JOIN monitors m ON m.id = p.monitor_id
+          WHERE m.org_id = $1 AND p.monitor_id = $2 ORDER BY p.received_at DESC, p.id DESC LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(monitor_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::organizations;
+    use chrono::Duration;
+    use domain::tier::Tier;
+    use sqlx::PgPool;
+
+    fn fields(schedule: &MonitorSchedule) -> MonitorFields<'_> {
+        MonitorFields { name: "backup", schedule, grace_secs: 300, status: "new", alert_at: None }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn crud_per_tenant(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let b = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
+        let cron = MonitorSchedule::Cron { expr: "0 3 * * *".into(), timezone: "Europe/Oslo".into() };
+        let m = insert(&pool, a.id, Uuid::now_v7(), "t0k3nt0k3nt0k3nt0k3n", &fields(&cron)).await.unwrap();
+        assert_eq!((m.schedule.clone(), m.status.as_str()), (cron.clone(), "new"));
+        assert_eq!(get(&pool, a.id, m.id).await.unwrap(), Some(m.clone()));
+        assert_eq!(get(&pool, b.id, m.id).await.unwrap(), None);
+        assert!(list(&pool, b.id, None, 10).await.unwrap().is_empty());
+
+        let every = MonitorSchedule::Interval { secs: 600 };
+        let at = Utc::now();
+        let changed = MonitorFields { name: "hourly", schedule: &every, grace_secs: 60, status: "paused", alert_at: Some(at) };
+        assert_eq!(update(&pool, b.id, m.id, &changed).await.unwrap(), None);
+        let m2 = update(&pool, a.id, m.id, &changed).await.unwrap().unwrap();
+        assert_eq!((m2.name.as_str(), m2.schedule.clone(), m2.grace_secs, m2.status.as_str()), ("hourly", every, 60, "paused"));
+        assert_eq!(list(&pool, a.id, None, 10).await.unwrap(), vec![m2.clone()]);
+        let dup = insert(&pool, b.id, Uuid::now_v7(), "t0k3nt0k3nt0k3nt0k3n", &fields(&cron)).await.unwrap_err();
+        assert!(dup.is_conflict_on("monitors_token_key"), "{dup:?}");
+        assert!(!delete(&pool, b.id, m.id).await.unwrap());
+        assert!(delete(&pool, a.id, m.id).await.unwrap());
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_ping_updates_state_and_raises_the_alert_it_is_given(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let every = MonitorSchedule::Interval { secs: 600 };
+        let m = insert(&pool, a.id, Uuid::now_v7(), "abcdefghijklmnopqrst", &fields(&every)).await.unwrap();
+        let now = Utc::now();
+        let mut tx = pool.begin().await.unwrap();
+        let locked = lock_by_token(&mut *tx, "abcdefghijklmnopqrst").await.unwrap().unwrap();
+        let ping = Ping {
+            kind: "fail".into(),
+            received_at: now,
+            method: "POST".into(),
+            source_ip: Some("192.0.2.1".into()),
+            user_agent: Some("curl".into()),
+            body: Some("exit 1".into()),
+        };
+        let outcome = PingOutcome { status: "down", last_ping_at: Some(now), last_start_at: None, alert_at: None, alert: Some("monitor_down") };
+        record_ping(&mut tx, &locked, &ping, &outcome).await.unwrap();
+        tx.commit().await.unwrap();
+        let after = get(&pool, a.id, m.id).await.unwrap().unwrap();
+        assert_eq!((after.status.as_str(), after.last_ping_at.is_some()), ("down", true));
+        let pings = recent_pings(&pool, a.id, m.id, 5).await.unwrap();
+        assert_eq!(pings.len(), 1);
+        assert_eq!(pings[0].body.as_deref(), Some("exit 1"));
+        let alerts: Vec<String> = sqlx::query_scalar("SELECT kind FROM alert_events WHERE monitor_id = $1").bind(m.id).fetch_all(&pool).await.unwrap();
+        assert_eq!(alerts, vec!["monitor_down".to_owned()]);
+        assert!(lock_by_token(&pool, "nope-nope-nope-nope").await.unwrap().is_none());
+
+        // a ping without an alert adds none
+        let mut conn = pool.acquire().await.unwrap();
+        let ok = PingOutcome { status: "up", last_ping_at: Some(now), last_start_at: None, alert_at: Some(now + Duration::minutes(15)), alert: None };
+        record_ping(&mut conn, &after, &Ping { kind: "success".into(), ..ping }, &ok).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 1);
+    }
+}

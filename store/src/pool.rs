@@ -1,0 +1,96 @@
+//! Connecting to Postgres and applying the embedded migrations.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+/// The schema in `migrations/`, embedded at compile time. Tests use it through
+/// `#[sqlx::test(migrator = "store::MIGRATOR")]`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// How a service sizes and names its pool.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+    /// Shown in `pg_stat_activity.application_name`.
+    pub application_name: &'static str,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            application_name: "prikke",
+        }
+    }
+}
+
+/// Opens a pool to `url`. Connections are established lazily, so a service can start (and report
+/// itself unhealthy) while the database is down; the first query surfaces any error.
+pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(sqlx::Error::Configuration("the database URL must start with postgres:// or postgresql://".into()));
+    }
+    let options: PgConnectOptions = url
+        .parse::<PgConnectOptions>()?
+        .application_name(settings.application_name)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options))
+}
+
+/// Applies every pending migration (idempotent; sqlx serialises concurrent runs with an advisory
+/// lock, so several processes starting at once is safe).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// True when a trivial query succeeds: the health endpoints' Postgres check.
+pub async fn ping(pool: &PgPool) -> bool {
+    sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn migrated_database_answers_ping(pool: PgPool) {
+        assert!(ping(&pool).await);
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'executions'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(tables, 1);
+    }
+
+    #[tokio::test]
+    async fn ping_is_false_when_nothing_listens() {
+        // Port 1 on loopback: nothing listens there, the connect fails fast.
+        let pool = connect(
+            "postgres://postgres@127.0.0.1:1/none",
+            &PoolSettings { acquire_timeout: Duration::from_millis(500), ..PoolSettings::default() },
+        )
+        .unwrap();
+        assert!(!ping(&pool).await);
+    }
+
+    #[tokio::test]
+    async fn non_postgres_urls_are_refused() {
+        for url in ["mysql://nope", "127.0.0.1:5432", ""] {
+            let err = connect(url, &PoolSettings::default()).unwrap_err();
+            assert!(err.to_string().contains("postgres://"), "{url}: {err}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Per-organization Standard Webhooks signing secrets and their rotation overlap.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+
+pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, secret: &str) -> StoreResult<Uuid> {
+    Ok(sqlx::query_scalar("INSERT INTO signing_secrets (org_id, secret) VALUES ($1, $2) RETURNING id")
+        .bind(org_id)
+        .bind(secret)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Secrets that sign requests at `now`, newest first.
+pub async fn active(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT secret FROM signing_secrets
+          WHERE org_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+          ORDER BY created_at DESC, id DESC",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A signing secret without its value: what listings show.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SecretInfo {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The organization's secrets still signing at `now`, newest first, without their values.
+pub async fn list_active(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SecretInfo>> {
+    Ok(sqlx::query_as(
+        "SELECT id, created_at, expires_at FROM signing_secrets
+          WHERE org_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+          ORDER BY created_at DESC, id DESC",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The live secrets of several organizations at once (the dispatcher's cache fill), newest
+/// first within each organization.
+pub async fn active_for(db: impl PgExecutor<'_>, org_ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT org_id, secret FROM signing_secrets
+          WHERE org_id = ANY($1) AND (expires_at IS NULL OR expires_at > $2)
+          ORDER BY org_id, created_at DESC, id DESC",
+    )
+    .bind(org_ids)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Rotation: every other still-live secret of the organization expires at `overlap_until`
+/// (the old and the new secret both sign until then). Call in the same transaction as `insert`.
+pub async fn expire_all_but(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    keep: Uuid,
+    overlap_until: DateTime<Utc>,
+) -> StoreResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE signing_secrets SET expires_at = LEAST(coalesce(expires_at, $3), $3)
+          WHERE org_id = $1 AND id <> $2 AND (expires_at IS NULL OR expires_at > $3)",
+    )
+    .bind(org_id)
+    .bind(keep)
+    .bind(overlap_until)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::organizations;
+    use chrono::Duration;
+    use domain::tier::Tier;
+    use sqlx::PgPool;
+
+    const OLD: &str = "whsec_b2xkb2xkb2xkb2xkb2xkb2xkb2xkb2xk";
+    const NEW: &str = "whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3";
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn rotation_keeps_both_secrets_until_the_overlap_ends(pool: PgPool) {
+        let org = organizations::insert(&pool, "O", "o", Tier::Free).await.unwrap();
+        insert(&pool, org.id, OLD).await.unwrap();
+        let now = Utc::now();
+        assert_eq!(active(&pool, org.id, now).await.unwrap(), vec![OLD]);
+
+        let mut tx = pool.begin().await.unwrap();
+        let new_id = insert(&mut *tx, org.id, NEW).await.unwrap();
+        assert_eq!(expire_all_but(&mut *tx, org.id, new_id, now + Duration::hours(24)).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+
+        assert_eq!(active(&pool, org.id, now + Duration::hours(1)).await.unwrap(), vec![NEW, OLD]);
+        assert_eq!(active(&pool, org.id, now + Duration::hours(25)).await.unwrap(), vec![NEW]);
+        let other = organizations::insert(&pool, "P", "p", Tier::Free).await.unwrap();
+        let many = active_for(&pool, &[org.id, other.id], now + Duration::hours(1)).await.unwrap();
+        assert_eq!(many, vec![(org.id, NEW.to_owned()), (org.id, OLD.to_owned())], "the other org has none");
+        let listed = list_active(&pool, org.id, now + Duration::hours(1)).await.unwrap();
+        assert_eq!(listed.iter().map(|s| s.id).next(), Some(new_id));
+        assert_eq!(listed.len(), 2);
+        assert!(listed[1].expires_at.is_some() && listed[0].expires_at.is_none());
+        assert_eq!(list_active(&pool, org.id, now + Duration::hours(25)).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,56 @@
+//! Reading an organization's monthly execution usage (the dispatcher charges `usage_counters`
+//! as it claims runs; see `crate::dispatch::claim`).
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+
+/// One organization's counters for one calendar month (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct MonthUsage {
+    /// Runs charged against the quota (first attempts that were delivered or are under way).
+    pub executions: i64,
+    /// Runs recorded as skipped because the quota was used up.
+    pub over_quota: i64,
+}
+
+/// The first day of `now`'s month: the `usage_counters.month` key.
+pub fn month_of(now: DateTime<Utc>) -> NaiveDate {
+    NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// The counters of `org_id` for the month containing `now` (zeros when nothing ran yet).
+pub async fn month(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<MonthUsage> {
+    let row: Option<MonthUsage> =
+        sqlx::query_as("SELECT executions, over_quota FROM usage_counters WHERE org_id = $1 AND month = $2")
+            .bind(org_id)
+            .bind(month_of(now))
+            .fetch_optional(db)
+            .await?;
+    Ok(row.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::organizations;
+    use chrono::TimeZone;
+    use domain::tier::Tier;
+    use sqlx::PgPool;
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn reads_the_current_month_only(pool: PgPool) {
+        let org = organizations::insert(&pool, "O", "o", Tier::Free).await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 5, 31, 23, 59, 0).unwrap();
+        assert_eq!(month(&pool, org.id, now).await.unwrap(), MonthUsage::default());
+        sqlx::query("INSERT INTO usage_counters (org_id, month, executions, over_quota) VALUES ($1, '2026-05-01', 42, 3), ($1, '2026-04-01', 7, 0)")
+            .bind(org.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(month(&pool, org.id, now).await.unwrap(), MonthUsage { executions: 42, over_quota: 3 });
+        assert_eq!(month_of(now), NaiveDate::from_ymd_opt(2026, 5, 1).unwrap());
+    }
+}
