@@ -1,0 +1,164 @@
+//! End to end: jobs and calls created through the REST API (the real router, in process) are
+//! delivered by the real dispatcher to a real receiver on 127.0.0.1, signed with the
+//! organization's secret, and their executions are visible through the API afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::Utc;
+use domain::tier::Tier;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::sync::{Mutex, mpsc};
+use tower::ServiceExt;
+
+/// A request the receiver got.
+#[derive(Debug)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// An HTTP endpoint on 127.0.0.1 that answers 200 and hands every request to the test.
+struct Receiver {
+    base: String,
+    got: Mutex<mpsc::UnboundedReceiver<Received>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = Router::new().fallback(move |req: Request<Body>| {
+            let tx = tx.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+                let _ = tx.send(Received { path: parts.uri.path().to_owned(), headers: parts.headers, body });
+                "received"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { base, got: Mutex::new(rx) }
+    }
+
+    /// The next delivery (a guard against a hang, not a wait for time to pass).
+    async fn next(&self) -> Received {
+        tokio::time::timeout(Duration::from_secs(30), self.got.lock().await.recv()).await.expect("a delivery arrives").unwrap()
+    }
+}
+
+struct Api {
+    router: Router,
+    key: String,
+}
+
+impl Api {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let req = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {}", self.key));
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Reads an execution until the dispatcher has recorded its outcome.
+    async fn finished_execution(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, e) = self.call(Method::GET, &format!("/api/v1/executions/{id}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{e}");
+            if !matches!(e["status"].as_str(), Some("pending" | "running")) {
+                return e;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "execution {id} never finished: {e}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn database_url(pool: &PgPool) -> String {
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap();
+    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{db}")
+}
+
+fn api_config() -> api_fn::Config {
+    let vars = [("DATABASE_URL", "postgres://unused@127.0.0.1/unused"), ("PRIKKE_ENV", "test")];
+    api_fn::Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
+}
+
+fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let secret: domain::signing::SigningSecret = secret.parse().unwrap();
+    domain::signing::verify(&[secret], &h("webhook-id"), &h("webhook-timestamp"), &h("webhook-signature"), body, Utc::now().timestamp(), 300)
+        .expect("the delivery verifies with the organization's secret");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgPool) {
+    let receiver = Receiver::start().await;
+    let org = api_fn::provision::create_organization(
+        &pool,
+        &api_fn::provision::NewOrganization { name: "E2E", slug: "e2e", tier: Tier::Pro, key_name: "e2e" },
+    )
+    .await
+    .unwrap();
+    let api = Api { router: api_fn::router(api_fn::AppState::new(pool.clone(), api_config())), key: org.api_key.clone() };
+    let mut config = dispatcher::DispatcherConfig::with_database_url(database_url(&pool).await);
+    config.allow_targets = vec!["127.0.0.0/8".parse().unwrap()];
+    config.poll = Duration::from_millis(200);
+    config.leader_poll = Duration::from_millis(200);
+    config.shutdown_grace = Duration::from_secs(5);
+    let dispatcher = dispatcher::Dispatcher::start(config, Arc::new(dispatcher::SystemClock)).expect("the dispatcher starts");
+
+    // 1. A one-time job due in two seconds: scheduled by the dispatcher from what the API stored.
+    let at = (Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let (status, job) = api
+        .call(Method::POST, "/api/v1/jobs", Some(json!({"name": "launch", "url": format!("{}/launch", receiver.base), "body": "{\"go\":true}", "schedule": {"kind": "once", "at": at}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    let got = receiver.next().await;
+    assert_eq!((got.path.as_str(), got.body.as_ref()), ("/launch", b"{\"go\":true}".as_ref()));
+    verify(&org.signing_secret, &got.headers, &got.body);
+    let (_, page) = api.call(Method::GET, &format!("/api/v1/jobs/{job_id}/executions"), None).await;
+    let exec_id = page["data"][0]["id"].as_str().expect("the run is listed").to_owned();
+    let e = api.finished_execution(&exec_id).await;
+    assert_eq!((e["status"].as_str(), e["source"].as_str(), e["response"]["status"].as_i64()), (Some("success"), Some("schedule"), Some(200)));
+    assert_eq!(got.headers["webhook-id"].to_str().unwrap(), e["message_id"].as_str().unwrap(), "the webhook-id the API shows");
+    assert_eq!(e["response"]["body"], "received");
+
+    // 2. Trigger now: a manual run of the same job.
+    let (status, manual) = api.call(Method::POST, &format!("/api/v1/jobs/{job_id}/trigger"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{manual}");
+    let got = receiver.next().await;
+    assert_eq!(got.headers["webhook-id"].to_str().unwrap(), manual["message_id"].as_str().unwrap());
+    assert_eq!(api.finished_execution(manual["id"].as_str().unwrap()).await["status"], "success");
+
+    // 3. A queued call, then its redelivery: the same message again.
+    let (status, queued) = api.call(Method::POST, "/api/v1/queue", Some(json!({"url": format!("{}/queue", receiver.base), "method": "PUT", "body": "q"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let got = receiver.next().await;
+    assert_eq!((got.path.as_str(), got.body.as_ref()), ("/queue", b"q".as_ref()));
+    let queued_id = queued["id"].as_str().unwrap();
+    assert_eq!(api.finished_execution(queued_id).await["status"], "success");
+    let (status, again) = api.call(Method::POST, &format!("/api/v1/executions/{queued_id}/redeliver"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    let got = receiver.next().await;
+    assert_eq!(got.headers["webhook-id"].to_str().unwrap(), queued["message_id"].as_str().unwrap(), "a redelivery is the same message");
+    verify(&org.signing_secret, &got.headers, &got.body);
+    assert_eq!(api.finished_execution(again["id"].as_str().unwrap()).await["status"], "success");
+
+    dispatcher.shutdown().await;
+}
