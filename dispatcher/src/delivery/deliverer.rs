@@ -1,0 +1,316 @@
+//! The [`Deliverer`]: one pooled HTTP client per process, and the flow of one delivery —
+//! prepare (guard, headers, signature), then send and capture within the hard timeout.
+
+use std::sync::{Arc, Once};
+use std::time::Instant;
+
+use chrono::Utc;
+use domain::retry::{AttemptOutcome, parse_retry_after};
+use domain::signing::{HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, signature_header};
+use reqwest::header::{
+    CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue,
+    RETRY_AFTER, TRANSFER_ENCODING,
+};
+use reqwest::{Method, Url};
+
+use super::capture::{BodyCapture, capture_headers};
+use super::failure::{Phase, failure_outcome, timeout_message};
+use super::guarded_resolver::GuardedResolver;
+use super::host_limit::HostLimiter;
+use super::ssrf::{TargetGuard, refused_name_message, reserved_name_addresses};
+use super::{Delivery, DeliveryConfig, DeliveryRequest};
+
+/// Why the deliverer could not be built (a configuration problem, reported at start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryInitError {
+    #[error("the user agent {0:?} is not a valid header value")]
+    UserAgent(String),
+    #[error("an extra root certificate is not valid PEM: {0}")]
+    Certificate(#[source] reqwest::Error),
+    #[error("the HTTP client could not be built: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Performs deliveries. Cheap to clone (one `Arc`); build one per process so every delivery
+/// shares the connection pool and the per-host limits.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: reqwest::Client,
+    guard: Arc<TargetGuard>,
+    limiter: HostLimiter,
+    body_cap: usize,
+}
+
+/// A request that passed every check before any I/O.
+struct Prepared {
+    request: reqwest::Request,
+    host_key: String,
+}
+
+/// What arrived of the response, kept outside the timed future so a timeout keeps it.
+#[derive(Default)]
+struct Received {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    retry_after: Option<String>,
+    body: Option<BodyCapture>,
+}
+
+/// Installs ring as rustls' process-wide crypto provider unless one is installed already.
+fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race with another installer is fine: a provider is installed either way.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+    });
+}
+
+impl Deliverer {
+    pub fn new(cfg: DeliveryConfig) -> Result<Self, DeliveryInitError> {
+        install_crypto_provider();
+        let user_agent = HeaderValue::from_str(&cfg.user_agent)
+            .map_err(|_| DeliveryInitError::UserAgent(cfg.user_agent.clone()))?;
+        let guard = Arc::new(TargetGuard::new(cfg.allow_targets.clone()));
+        let mut builder = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .referer(false)
+            .dns_resolver(Arc::new(GuardedResolver::new(Arc::clone(&guard))))
+            .pool_max_idle_per_host(cfg.pool_idle_per_host)
+            .pool_idle_timeout(cfg.pool_idle_timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .tcp_nodelay(true);
+        for pem in &cfg.extra_root_certificates_pem {
+            let cert =
+                reqwest::Certificate::from_pem(pem).map_err(DeliveryInitError::Certificate)?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().map_err(DeliveryInitError::Client)?;
+        Ok(Deliverer {
+            inner: Arc::new(Inner {
+                client,
+                guard,
+                limiter: HostLimiter::new(cfg.per_host_concurrency),
+                body_cap: cfg.response_body_cap,
+            }),
+        })
+    }
+
+    /// The per-host limiter, for metrics and tests.
+    pub fn host_limiter(&self) -> &HostLimiter {
+        &self.inner.limiter
+    }
+
+    /// Makes one delivery attempt. Never fails: every problem is an [`AttemptOutcome`].
+    pub async fn deliver(&self, req: &DeliveryRequest<'_>) -> Delivery {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let finish = |outcome: AttemptOutcome, error: Option<String>, received: Received| {
+            let (body, truncated) = match received.body {
+                Some(body) => {
+                    let (text, truncated) = body.finish();
+                    (Some(text), truncated)
+                }
+                None => (None, false),
+            };
+            Delivery {
+                outcome,
+                started_at,
+                duration: clock.elapsed(),
+                response_status: received.status,
+                response_headers: received.headers,
+                response_body: body,
+                body_truncated: truncated,
+                error,
+            }
+        };
+
+        let Prepared { request, host_key } = match self.prepare(req) {
+            Ok(prepared) => prepared,
+            Err(message) => {
+                let outcome = AttemptOutcome::Refused {
+                    message: message.clone(),
+                };
+                return finish(outcome, Some(message), Received::default());
+            }
+        };
+
+        let mut phase = Phase::WaitingForSlot;
+        let mut received = Received::default();
+        let exchange = self.exchange(request, &host_key, &mut phase, &mut received);
+        let result = tokio::time::timeout(req.timeout, exchange).await;
+        match result {
+            Ok(Ok(())) => {
+                let status = received.status.unwrap_or_default();
+                let retry_after = received
+                    .retry_after
+                    .as_deref()
+                    .and_then(|v| parse_retry_after(v, Utc::now()));
+                let outcome = AttemptOutcome::from_response(status, retry_after);
+                finish(outcome, None, received)
+            }
+            Ok(Err(err)) => {
+                let outcome = failure_outcome(&err, phase, &host_key);
+                let message = match &outcome {
+                    AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => {
+                        Some(message.clone())
+                    }
+                    _ => None,
+                };
+                finish(outcome, message, received)
+            }
+            Err(_elapsed) => {
+                let per_host = self.inner.limiter.per_host();
+                let message = timeout_message(phase, req.timeout, &host_key, per_host);
+                finish(AttemptOutcome::Timeout, Some(message), received)
+            }
+        }
+    }
+
+    /// Waits for a host slot, sends, and reads the capped body, recording progress as it goes.
+    async fn exchange(
+        &self,
+        request: reqwest::Request,
+        host_key: &str,
+        phase: &mut Phase,
+        received: &mut Received,
+    ) -> Result<(), reqwest::Error> {
+        let _permit = self.inner.limiter.acquire(host_key).await;
+        *phase = Phase::AwaitingResponse;
+        let mut response = self.inner.client.execute(request).await?;
+        received.status = Some(response.status().as_u16());
+        received.headers = capture_headers(response.headers());
+        received.retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        *phase = Phase::ReadingBody;
+        let body = received.body.insert(BodyCapture::new(
+            self.inner.body_cap,
+            response.content_length(),
+        ));
+        while let Some(chunk) = response.chunk().await? {
+            if !body.push(&chunk) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks and builds the request without any I/O. `Err` is a refusal sentence.
+    fn prepare(&self, req: &DeliveryRequest<'_>) -> Result<Prepared, String> {
+        let method = parse_method(req.method)?;
+        let url =
+            Url::parse(req.url).map_err(|e| format!("refused: the URL is not valid ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "refused: the URL scheme is \"{}\"; only http and https are allowed",
+                url.scheme()
+            ));
+        }
+        let host_key = self.check_host(&url)?;
+
+        let body = req.body.unwrap_or("");
+        let mut headers = HeaderMap::with_capacity(req.headers.len() + 4);
+        for (name, value) in req.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("refused: {name:?} is not a valid header name"))?;
+            if [HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION].contains(&name) {
+                continue;
+            }
+            // The value may be a credential: name the header, never the value.
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                format!("refused: the value of the {name} header contains characters HTTP does not allow")
+            })?;
+            headers.append(name, value);
+        }
+        if !body.is_empty() && !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let id = HeaderValue::from_str(req.message_id)
+            .map_err(|_| "refused: the message id is not a valid header value".to_owned())?;
+        let signature =
+            signature_header(req.secrets, req.message_id, req.timestamp, body.as_bytes());
+        headers.insert(HeaderName::from_static(HEADER_ID), id);
+        headers.insert(
+            HeaderName::from_static(HEADER_TIMESTAMP),
+            HeaderValue::from(req.timestamp),
+        );
+        if !signature.is_empty() {
+            let signature = HeaderValue::try_from(signature)
+                .unwrap_or_else(|_| unreachable!("signatures are base64 ASCII"));
+            headers.insert(HeaderName::from_static(HEADER_SIGNATURE), signature);
+        }
+
+        let mut builder = self.inner.client.request(method, url).headers(headers);
+        if let Some(body) = req.body {
+            builder = builder.body(body.to_owned());
+        }
+        let request = builder.build().map_err(|e| {
+            format!(
+                "refused: the request could not be built ({})",
+                e.without_url()
+            )
+        })?;
+        Ok(Prepared { request, host_key })
+    }
+
+    /// Refuses IP-literal hosts and reserved names the guard does not allow (IP literals never
+    /// reach the resolver); returns the `host:port` key for the per-host limit.
+    fn check_host(&self, url: &Url) -> Result<String, String> {
+        let port = url.port_or_known_default().unwrap_or(0);
+        let host = url
+            .host()
+            .ok_or_else(|| "refused: the URL has no host".to_owned())?;
+        match host {
+            url::Host::Ipv4(ip) => self
+                .inner
+                .guard
+                .check(ip.into())
+                .map_err(|r| r.to_string())?,
+            url::Host::Ipv6(ip) => self
+                .inner
+                .guard
+                .check(ip.into())
+                .map_err(|r| r.to_string())?,
+            url::Host::Domain(name) => {
+                if let Some(addrs) = reserved_name_addresses(name) {
+                    let refused: Vec<_> = addrs
+                        .iter()
+                        .filter_map(|ip| self.inner.guard.check(*ip).err())
+                        .collect();
+                    if refused.len() == addrs.len() {
+                        return Err(refused_name_message(name, &refused));
+                    }
+                }
+            }
+        }
+        // `host_str` keeps the brackets of an IPv6 literal: `[::1]:8080`.
+        Ok(format!("{}:{port}", url.host_str().unwrap_or_default()))
+    }
+}
+
+fn parse_method(method: &str) -> Result<Method, String> {
+    [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+    ]
+    .into_iter()
+    .find(|m| m.as_str().eq_ignore_ascii_case(method))
+    .ok_or_else(|| {
+        format!("refused: {method:?} is not a supported method; use GET, POST, PUT, PATCH, DELETE or HEAD")
+    })
+}

@@ -1,0 +1,193 @@
+//! The HTTP client's DNS resolver: resolves a host once and hands the connector only the
+//! addresses the SSRF guard allows, so what is checked is exactly what is connected to (no
+//! window for DNS rebinding between a check and the connect).
+//!
+//! Reserved names (`localhost`, `metadata.google.internal`, …) are not looked up; they are
+//! judged as the addresses they stand for. Addresses the guard refuses are dropped; when none is
+//! left, resolution fails with [`TargetRefused`], which the deliverer finds in the error chain
+//! and reports as `AttemptOutcome::Refused`. IP-literal URLs never reach a resolver; the
+//! deliverer checks those before sending.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::ssrf::{RefusedAddress, TargetGuard, refused_name_message, reserved_name_addresses};
+
+/// A delivery target refused by the SSRF guard; `Display` is the user-facing sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TargetRefused {
+    pub message: String,
+}
+
+impl From<RefusedAddress> for TargetRefused {
+    fn from(refused: RefusedAddress) -> Self {
+        TargetRefused {
+            message: refused.to_string(),
+        }
+    }
+}
+
+/// A name that resolved to no address at all.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} has no IP addresses")]
+struct NoAddresses {
+    host: String,
+}
+
+/// Resolves with the system resolver (getaddrinfo on tokio's blocking pool) and filters.
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    guard: Arc<TargetGuard>,
+}
+
+impl GuardedResolver {
+    pub fn new(guard: Arc<TargetGuard>) -> Self {
+        GuardedResolver { guard }
+    }
+
+    /// The addresses of `host` the guard allows, or why there are none.
+    pub async fn vetted_addresses(
+        &self,
+        host: &str,
+    ) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+        let found: Vec<SocketAddr> = match reserved_name_addresses(host) {
+            Some(fixed) => fixed.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
+            None => tokio::net::lookup_host((host, 0)).await?.collect(),
+        };
+        if found.is_empty() {
+            return Err(NoAddresses {
+                host: host.to_owned(),
+            }
+            .into());
+        }
+        let (allowed, refused) = self.partition(host, found);
+        if allowed.is_empty() {
+            return Err(TargetRefused {
+                message: refused_name_message(host, &refused),
+            }
+            .into());
+        }
+        Ok(allowed)
+    }
+
+    fn partition(
+        &self,
+        host: &str,
+        found: Vec<SocketAddr>,
+    ) -> (Vec<SocketAddr>, Vec<RefusedAddress>) {
+        let mut allowed = Vec::with_capacity(found.len());
+        let mut refused = Vec::new();
+        for addr in found {
+            match self.guard.check(addr.ip()) {
+                Ok(()) => allowed.push(addr),
+                Err(r) => {
+                    if !refused
+                        .iter()
+                        .any(|x: &RefusedAddress| x.address == r.address)
+                    {
+                        refused.push(r);
+                    }
+                }
+            }
+        }
+        if !allowed.is_empty() && !refused.is_empty() {
+            tracing::warn!(
+                host,
+                refused = ?refused.iter().map(|r| r.address).collect::<Vec<IpAddr>>(),
+                "dropped refused addresses of a target host; connecting to the allowed ones only"
+            );
+        }
+        (allowed, refused)
+    }
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let this = self.clone();
+        Box::pin(async move {
+            let addrs = this.vetted_addresses(name.as_str()).await?;
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(allow: &[&str]) -> GuardedResolver {
+        let allow = allow.iter().map(|c| c.parse().unwrap()).collect();
+        GuardedResolver::new(Arc::new(TargetGuard::new(allow)))
+    }
+
+    fn refused_message(err: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+        err.downcast_ref::<TargetRefused>()
+            .expect("a TargetRefused error")
+            .message
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn localhost_is_refused_by_name_without_dns() {
+        let err = resolver(&[])
+            .vetted_addresses("localhost")
+            .await
+            .unwrap_err();
+        let msg = refused_message(err.as_ref());
+        assert!(
+            msg.starts_with("refused: localhost resolves to 127.0.0.1, a loopback address; ::1"),
+            "{msg}"
+        );
+        let err = resolver(&[])
+            .vetted_addresses("app.localhost.")
+            .await
+            .unwrap_err();
+        assert!(refused_message(err.as_ref()).contains("loopback"));
+        let err = resolver(&[])
+            .vetted_addresses("metadata.google.internal")
+            .await
+            .unwrap_err();
+        assert!(
+            refused_message(err.as_ref()).contains("169.254.169.254, a cloud metadata address")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_keeps_only_the_allowed_family() {
+        let addrs = resolver(&["127.0.0.0/8"])
+            .vetted_addresses("localhost")
+            .await
+            .unwrap();
+        assert_eq!(addrs, vec!["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn names_the_system_resolves_to_non_public_addresses_are_refused() {
+        // The machine's own name goes through the system resolver (not our reserved-name list)
+        // and resolves to a loopback or private address on any host or container.
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let name = name.trim();
+        let err = resolver(&[]).vetted_addresses(name).await.unwrap_err();
+        let msg = refused_message(err.as_ref());
+        assert!(
+            msg.starts_with(&format!("refused: {name} resolves to ")),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn mixed_answers_keep_the_public_addresses() {
+        let r = resolver(&[]);
+        let found = vec![
+            "10.0.0.7:0".parse().unwrap(),
+            "93.184.215.14:0".parse().unwrap(),
+            "10.0.0.7:0".parse().unwrap(),
+        ];
+        let (allowed, refused) = r.partition("mixed.example", found);
+        assert_eq!(allowed, vec!["93.184.215.14:0".parse().unwrap()]);
+        assert_eq!(refused.len(), 1);
+    }
+}

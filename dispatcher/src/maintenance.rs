@@ -1,0 +1,130 @@
+//! Periodic housekeeping: the heartbeat (every instance), the rescuer of expired leases (every
+//! instance; SKIP LOCKED keeps them out of each other's way), and retention plus queue-depth
+//! metrics (leader only).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::tier::Tier;
+use sqlx::PgPool;
+use store::dispatch;
+use store::status::Heartbeat;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SharedClock;
+use crate::status::Status;
+use crate::wake::Wake;
+
+/// Rows per retention DELETE: small enough to keep each transaction short.
+const RETENTION_BATCH: i64 = 5_000;
+/// Idempotency keys are honoured for 24 hours.
+const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
+
+pub async fn heartbeat(
+    pool: PgPool,
+    clock: SharedClock,
+    instance_id: String,
+    version: String,
+    status: Arc<Status>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let now = clock.now();
+        let beat = Heartbeat {
+            instance_id: &instance_id,
+            version: &version,
+            is_leader: status.is_leader(),
+            last_tick_at: if status.is_leader() { status.last_tick() } else { None },
+            fire_lag_ms: status.take_max_lag().map(|l| l.min(i64::from(i32::MAX)) as i32),
+            now,
+        };
+        let ok = store::status::beat(&pool, &beat).await.is_ok();
+        status.set_db_ok(ok);
+        if !ok {
+            tracing::warn!("heartbeat failed: Postgres unreachable");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+    if let Err(e) = store::status::forget(&pool, &instance_id, clock.now()).await {
+        tracing::warn!(error = %e, "could not remove this instance's heartbeat row");
+    }
+}
+
+pub async fn rescuer(pool: PgPool, clock: SharedClock, wake: Arc<Wake>, every: Duration, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        match dispatch::rescue_expired(&pool, clock.now(), 1_000).await {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::warn!(count = ids.len(), "rescued executions whose lease expired");
+                metrics::counter!("prikke_rescued_total").increment(ids.len() as u64);
+                wake.now();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rescuer failed; retrying"),
+        }
+    }
+}
+
+/// Leader-only chores, run every `every` while `status.is_leader()`.
+pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>, every: Duration, shutdown: CancellationToken) {
+    let mut last_retention = None::<std::time::Instant>;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5).min(every)) => {}
+        }
+        if !status.is_leader() {
+            continue;
+        }
+        queue_depth(&pool, clock.now()).await;
+        if last_retention.is_none_or(|t| t.elapsed() >= every) {
+            last_retention = Some(std::time::Instant::now());
+            if let Err(e) = retention(&pool, clock.now(), &shutdown).await {
+                tracing::warn!(error = %e, "retention failed; will retry");
+            }
+        }
+    }
+}
+
+async fn queue_depth(pool: &PgPool, now: chrono::DateTime<Utc>) {
+    let depth: Result<i64, _> =
+        sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending' AND run_at <= $1").bind(now).fetch_one(pool).await;
+    if let Ok(d) = depth {
+        metrics::gauge!("prikke_queue_depth").set(d as f64);
+    }
+}
+
+/// Deletes history past each tier's retention, in bounded batches.
+pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, shutdown: &CancellationToken) -> Result<u64, store::StoreError> {
+    let mut total = 0;
+    for tier in Tier::ALL {
+        let cutoff = now - chrono::Duration::days(i64::from(tier.limits().history_days));
+        loop {
+            let n = dispatch::retention::delete_old_executions(pool, tier, cutoff, RETENTION_BATCH).await?;
+            total += n;
+            if (n as i64) < RETENTION_BATCH || shutdown.is_cancelled() {
+                break;
+            }
+        }
+        loop {
+            let n = dispatch::retention::delete_old_pings(pool, tier, cutoff, RETENTION_BATCH).await?;
+            total += n;
+            if (n as i64) < RETENTION_BATCH || shutdown.is_cancelled() {
+                break;
+            }
+        }
+    }
+    total += dispatch::retention::delete_expired_bookkeeping(pool, now - IDEMPOTENCY_TTL, now).await?;
+    if total > 0 {
+        tracing::info!(deleted = total, "retention");
+    }
+    Ok(total)
+}

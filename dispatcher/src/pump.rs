@@ -1,0 +1,300 @@
+//! The claim loop and the firing of claimed runs.
+//!
+//! ```text
+//!  claim (≤ free hold slots, horizon = now + prefetch) ──► one task per run:
+//!     wait until run_at ──(shutdown first)──► Release
+//!         │
+//!     take a delivery permit (adaptive limit; grows when runs wait)
+//!         │
+//!     overlap policy: another run of the job still running? ──► Finished(skipped)
+//!         │
+//!     sign + deliver (outside any transaction) ──(hard stop first)──► Release
+//!         │
+//!     retry decision (domain::retry) ──► Finished(success/failed/timeout) or Retry(run_at)
+//!         │
+//!     hand the outcome to the recorder, free the permit and the hold slot
+//! ```
+//!
+//! Claiming slightly ahead (`prefetch`) takes the claim round trip off the critical path, so a
+//! run fires at its instant rather than at the next claim after it. Claimed runs wait in memory
+//! (at most `held` of them) without holding a delivery permit, so a burst of thousands of runs
+//! due at the same second is claimed before that second. After a claim that did not fill, the
+//! loop sleeps in [`Wake::wait`] until a notification, a hinted instant or the poll.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::retry::{AttemptOutcome, RetryDecision, RetryPolicy, decide};
+use sqlx::PgPool;
+use store::dispatch::{AttemptRecord, Claimed, FinalStatus, Finished, Outcome};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::{SharedClock, until};
+use crate::delivery::{Deliverer, Delivery, DeliveryRequest};
+use crate::limit::AdaptiveLimit;
+use crate::recorder::Report;
+use crate::secrets::SecretCache;
+use crate::status::Status;
+use crate::wake::Wake;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PumpSettings {
+    pub claim_batch: usize,
+    pub prefetch: Duration,
+    pub poll: Duration,
+    pub lease_margin: Duration,
+}
+
+/// Everything a firing task needs; cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub pool: PgPool,
+    pub me: Arc<str>,
+    pub clock: SharedClock,
+    pub deliverer: Deliverer,
+    pub secrets: Arc<SecretCache>,
+    pub reports: mpsc::Sender<Report>,
+    pub wake: Arc<Wake>,
+    pub status: Arc<Status>,
+    pub limit: Arc<AdaptiveLimit>,
+    /// Claimed runs not yet reported (waiting for their instant or in flight).
+    pub held: Arc<tokio::sync::Semaphore>,
+    pub held_capacity: usize,
+    /// Stop claiming; runs not yet started are handed back.
+    pub shutdown: CancellationToken,
+    /// Stop waiting for in-flight deliveries; they are handed back too.
+    pub hard_stop: CancellationToken,
+}
+
+pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
+    let mut backoff = Duration::from_millis(100);
+    while !ctx.shutdown.is_cancelled() {
+        let free = ctx.held.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => break,
+                p = ctx.held.clone().acquire_owned() => { drop(p); continue }
+            }
+        }
+        let wanted = free.min(settings.claim_batch);
+        let now = ctx.clock.now();
+        let horizon = now + chrono::Duration::from_std(settings.prefetch).unwrap_or_default();
+        let claimed = match claim(&ctx, now, horizon, wanted, settings.lease_margin).await {
+            Ok(c) => {
+                backoff = Duration::from_millis(100);
+                c
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claim failed; retrying");
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        let got = claimed.len();
+        metrics::histogram!("prikke_claim_batch_size").record(got as f64);
+        for row in claimed {
+            let Ok(slot) = ctx.held.clone().try_acquire_owned() else {
+                // cannot happen: only this loop takes hold slots and it took at most `free`
+                let _ = ctx.reports.send(Report::Release(row.id)).await;
+                continue;
+            };
+            tracker.spawn(fire(ctx.clone(), row, slot));
+        }
+        metrics::gauge!("prikke_runs_held").set((ctx.held_capacity - ctx.held.available_permits()) as f64);
+        if got < wanted {
+            ctx.limit.shrink_if_idle();
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => break,
+                _ = ctx.wake.wait(settings.poll) => {}
+            }
+        }
+    }
+}
+
+async fn claim(
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    wanted: usize,
+    lease_margin: Duration,
+) -> Result<Vec<Claimed>, store::StoreError> {
+    let margin = chrono::Duration::from_std(lease_margin).unwrap_or(chrono::Duration::seconds(30));
+    let mut tx = ctx.pool.begin().await?;
+    let claimed = store::dispatch::claim(&mut tx, &ctx.me, now, horizon, wanted as i64, margin).await?;
+    tx.commit().await?;
+    if !claimed.is_empty() {
+        if let Err(e) = ctx.secrets.refresh(&ctx.pool, claimed.iter().map(|c| c.org_id), now).await {
+            // Without secrets nothing can be signed: hand the runs back and let the loop back off.
+            for c in &claimed {
+                let _ = ctx.reports.send(Report::Release(c.id)).await;
+            }
+            return Err(e);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot.
+async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
+    let wait = until(ctx.clock.now(), row.run_at);
+    if !wait.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ctx.shutdown.cancelled() => {}
+        }
+    }
+    if ctx.shutdown.is_cancelled() {
+        report(&ctx, Report::Release(row.id), slot).await;
+        return;
+    }
+    let permit = tokio::select! {
+        p = ctx.limit.acquire() => p,
+        _ = ctx.shutdown.cancelled() => {
+            report(&ctx, Report::Release(row.id), slot).await;
+            return;
+        }
+    };
+    if row.skip_if_running {
+        match previous_still_running(&ctx.pool, &row).await {
+            Ok(Some(previous)) => {
+                let now = ctx.clock.now();
+                let skipped = Outcome::Finished(Finished {
+                    record: never_sent(&row, now),
+                    status: FinalStatus::Skipped,
+                    reason: Some(format!(
+                        "overlap: the run scheduled for {} was still running, and this job's overlap policy is to skip",
+                        previous.format("%Y-%m-%d %H:%M:%S UTC")
+                    )),
+                });
+                drop(permit);
+                report(&ctx, Report::Outcome(skipped), slot).await;
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(execution_id = %row.id, error = %e, "overlap check failed; delivering anyway"),
+        }
+    }
+    let secrets = ctx.secrets.get(row.org_id);
+    let message_id = format!("msg_{}", row.message_id.simple());
+    let sent_at = ctx.clock.now();
+    if row.attempt == 1 {
+        let lag_ms = (sent_at - row.scheduled_for).num_milliseconds().max(0);
+        ctx.status.observe_lag(lag_ms);
+        metrics::histogram!("prikke_fire_lag_seconds").record(lag_ms as f64 / 1000.0);
+    }
+    let request = DeliveryRequest {
+        message_id: &message_id,
+        method: &row.method,
+        url: &row.url,
+        headers: &row.headers.0,
+        body: row.body.as_deref(),
+        timeout: Duration::from_secs(u64::try_from(row.timeout_secs).unwrap_or(30)),
+        secrets: &secrets,
+        timestamp: sent_at.timestamp(),
+    };
+    let delivery = tokio::select! {
+        d = ctx.deliverer.deliver(&request) => d,
+        _ = ctx.hard_stop.cancelled() => {
+            drop(permit);
+            report(&ctx, Report::Release(row.id), slot).await;
+            return;
+        }
+    };
+    drop(permit);
+    metrics::counter!("prikke_deliveries_total", "outcome" => outcome_label(&delivery.outcome)).increment(1);
+    tracing::debug!(execution_id = %row.id, job_id = ?row.job_id, org_id = %row.org_id, attempt = row.attempt,
+                    status = ?delivery.response_status, "delivered");
+    let outcome = classify(&row, delivery, rand::random::<f64>());
+    report(&ctx, Report::Outcome(outcome), slot).await;
+}
+
+/// Hands a report to the recorder, then frees the run's hold slot.
+async fn report(ctx: &Ctx, r: Report, slot: OwnedSemaphorePermit) {
+    if ctx.reports.send(r).await.is_err() {
+        tracing::error!("the recorder is gone; an outcome was not recorded (its lease will expire and be rescued)");
+    }
+    drop(slot);
+}
+
+async fn previous_still_running(pool: &PgPool, row: &Claimed) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let Some(job_id) = row.job_id else { return Ok(None) };
+    sqlx::query_scalar(
+        "SELECT scheduled_for FROM executions
+          WHERE job_id = $1 AND status = 'running' AND id <> $2 AND scheduled_for < $3
+          ORDER BY scheduled_for LIMIT 1",
+    )
+    .bind(job_id)
+    .bind(row.id)
+    .bind(row.scheduled_for)
+    .fetch_optional(pool)
+    .await
+}
+
+fn never_sent(row: &Claimed, now: DateTime<Utc>) -> AttemptRecord {
+    AttemptRecord {
+        id: row.id,
+        attempt: row.attempt,
+        started_at: None,
+        finished_at: now,
+        duration_ms: None,
+        response_status: None,
+        response_headers: None,
+        response_body: None,
+        error: None,
+    }
+}
+
+/// Turns a delivery into what the recorder writes, applying the execution's retry policy.
+pub fn classify(row: &Claimed, d: Delivery, jitter: f64) -> Outcome {
+    let finished_at = d.started_at + chrono::Duration::from_std(d.duration).unwrap_or_default();
+    let mut record = AttemptRecord {
+        id: row.id,
+        attempt: row.attempt,
+        started_at: Some(d.started_at),
+        finished_at,
+        duration_ms: Some(d.duration.as_millis().min(i32::MAX as u128) as i32),
+        response_status: d.response_status.map(|s| s as i16),
+        response_headers: (!d.response_headers.is_empty()).then_some(d.response_headers),
+        response_body: d.response_body,
+        error: d.error.clone(),
+    };
+    let failed_as = if matches!(d.outcome, AttemptOutcome::Timeout) { FinalStatus::Timeout } else { FinalStatus::Failed };
+    let policy = RetryPolicy::new(
+        u8::try_from(row.max_attempts).unwrap_or(1),
+        u32::try_from(row.retry_base_delay_secs).unwrap_or(10),
+        u32::try_from(row.retry_max_delay_secs).unwrap_or(3600),
+    )
+    .unwrap_or_else(|_| RetryPolicy::cron_default());
+    let attempt = u8::try_from(row.attempt).unwrap_or(u8::MAX);
+    match decide(&policy, attempt, &d.outcome, jitter) {
+        RetryDecision::Succeeded => Outcome::Finished(Finished { record, status: FinalStatus::Success, reason: None }),
+        RetryDecision::RetryAfter(delay) => {
+            let run_at = finished_at + chrono::Duration::from_std(delay).unwrap_or_default();
+            Outcome::Retry { record, failed_as, run_at }
+        }
+        RetryDecision::GiveUp { reason } => {
+            record.error = Some(match &d.error {
+                Some(detail) if !reason.to_string().contains(detail.as_str()) => format!("{reason} ({detail})"),
+                _ => reason.to_string(),
+            });
+            Outcome::Finished(Finished { record, status: failed_as, reason: None })
+        }
+    }
+}
+
+fn outcome_label(o: &AttemptOutcome) -> &'static str {
+    match o {
+        AttemptOutcome::Success { .. } => "success",
+        AttemptOutcome::HttpStatus { .. } => "http_error",
+        AttemptOutcome::Timeout => "timeout",
+        AttemptOutcome::Network { .. } => "network_error",
+        AttemptOutcome::Refused { .. } => "refused",
+    }
+}

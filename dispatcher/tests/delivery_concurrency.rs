@@ -1,0 +1,112 @@
+//! Concurrency of deliveries: the per-host cap holds under load without starving other hosts,
+//! a wait for a slot counts against the timeout, and sequential calls reuse one connection.
+
+mod delivery_receivers;
+
+use std::time::Duration;
+
+use delivery_receivers::{Gate, LOOPBACK, Receiver, deliverer, deliverer_with, post, secret};
+use domain::retry::AttemptOutcome;
+use tokio::task::JoinSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_n_requests_are_in_flight_per_host_and_other_hosts_are_not_starved() {
+    const CAP: usize = 4;
+    const TOTAL: usize = 12;
+    let mut gate = Gate::start().await;
+    let other = Receiver::status(200).await;
+    let deliverer = deliverer_with(LOOPBACK, |c| c.per_host_concurrency = CAP);
+    let url = gate.receiver.url("/held");
+
+    let mut calls = JoinSet::new();
+    for _ in 0..TOTAL {
+        let deliverer = deliverer.clone();
+        let url = url.clone();
+        calls.spawn(async move {
+            let secrets = [secret()];
+            deliverer.deliver(&post(&url, None, &secrets)).await
+        });
+    }
+    gate.arrived_at_least(CAP).await;
+
+    // The held host is saturated; another host is served at once.
+    let other_url = other.url("/");
+    let secrets = [secret()];
+    let delivery = deliverer.deliver(&post(&other_url, None, &secrets)).await;
+    assert_eq!(delivery.outcome, AttemptOutcome::Success { status: 200 });
+
+    let key = gate.receiver.addr.to_string();
+    assert_eq!(deliverer.host_limiter().in_flight(&key), CAP);
+    assert_eq!(
+        gate.arrived(),
+        CAP,
+        "no request beyond the cap reached the receiver"
+    );
+
+    gate.release(TOTAL);
+    while let Some(done) = calls.join_next().await {
+        assert_eq!(
+            done.unwrap().outcome,
+            AttemptOutcome::Success { status: 200 }
+        );
+    }
+    assert_eq!(gate.arrived(), TOTAL);
+    assert_eq!(gate.max_held(), CAP);
+    assert_eq!(
+        deliverer.host_limiter().tracked_hosts(),
+        0,
+        "idle hosts leave no entry"
+    );
+}
+
+#[tokio::test]
+async fn waiting_for_a_slot_counts_against_the_timeout() {
+    let mut gate = Gate::start().await;
+    let deliverer = deliverer_with(LOOPBACK, |c| c.per_host_concurrency = 1);
+    let url = gate.receiver.url("/");
+    let holder = {
+        let deliverer = deliverer.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let secrets = [secret()];
+            deliverer.deliver(&post(&url, None, &secrets)).await
+        })
+    };
+    gate.arrived_at_least(1).await;
+
+    let secrets = [secret()];
+    let mut request = post(&url, None, &secrets);
+    request.timeout = Duration::from_millis(200);
+    let delivery = deliverer.deliver(&request).await;
+    assert_eq!(delivery.outcome, AttemptOutcome::Timeout);
+    let error = delivery.error.unwrap();
+    assert!(
+        error.contains(&format!(
+            "waiting for a free slot: 1 deliveries to {}",
+            gate.receiver.addr
+        )),
+        "{error}"
+    );
+    assert!(delivery.duration >= Duration::from_millis(200));
+    assert_eq!(gate.arrived(), 1);
+
+    gate.release(1);
+    assert_eq!(
+        holder.await.unwrap().outcome,
+        AttemptOutcome::Success { status: 200 }
+    );
+}
+
+#[tokio::test]
+async fn sequential_deliveries_reuse_one_keep_alive_connection() {
+    let receiver = Receiver::status(200).await;
+    let url = receiver.url("/");
+    let secrets = [secret()];
+    let deliverer = deliverer(LOOPBACK);
+    for _ in 0..10 {
+        let delivery = deliverer.deliver(&post(&url, Some("{}"), &secrets)).await;
+        assert_eq!(delivery.outcome, AttemptOutcome::Success { status: 200 });
+    }
+    assert_eq!(receiver.requests().len(), 10);
+    assert_eq!(receiver.accepts(), 1);
+}

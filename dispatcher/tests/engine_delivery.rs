@@ -1,0 +1,247 @@
+//! The dispatcher end to end, in process: real Postgres, a real receiver on 127.0.0.1, the real
+//! engine (leader, scheduler, pump, recorder). Covers on-time signed delivery, retries, overlap,
+//! quota, catch-up and graceful shutdown.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{DurationRound, Utc};
+use dispatcher::{OffsetClock, SystemClock};
+use domain::tier::Tier;
+use serde_json::json;
+use sqlx::PgPool;
+use support::{Receiver, Reply, shared};
+
+/// A clock whose "now" is 2.5 s before a minute boundary, so a `* * * * *` job is due shortly.
+fn clock_before_a_minute() -> (OffsetClock, chrono::DateTime<Utc>) {
+    let real = Utc::now();
+    let boundary = (real + chrono::Duration::seconds(70)).duration_trunc(chrono::Duration::minutes(1)).unwrap();
+    let offset = (boundary - chrono::Duration::milliseconds(2500)) - real;
+    (OffsetClock(offset), boundary)
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_cron_job_fires_at_its_second_signed_and_recorded(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let (clock, boundary) = clock_before_a_minute();
+    let job = support::job(
+        &pool,
+        org,
+        json!({"name": "every minute", "url": receiver.url("/tick"), "body": "{\"n\":1}",
+               "headers": {"X-Team": "ops"}, "schedule": {"kind": "cron", "expr": "* * * * *"}}),
+        dispatcher::Clock::now(&clock),
+    )
+    .await;
+    assert_eq!(job.next_run_at, Some(boundary));
+    let d = support::start(&pool, shared(clock), |_| {}).await;
+
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let req = &got[0];
+    let arrived = req.at + clock.0;
+    let lag = arrived - boundary;
+    assert!(lag >= chrono::Duration::zero(), "fired {lag} early");
+    assert!(lag < chrono::Duration::milliseconds(500), "fired {lag} late");
+
+    assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/tick"));
+    assert_eq!(req.body.as_ref(), b"{\"n\":1}");
+    assert_eq!(req.header("x-team"), "ops");
+    assert!(req.header("user-agent").starts_with("Prikke/"), "{}", req.header("user-agent"));
+    let (id, ts, sig) = (req.header("webhook-id"), req.header("webhook-timestamp"), req.header("webhook-signature"));
+    assert!(support::verify_by_hand(support::SECRET, id, ts, sig, &req.body), "independent verifier rejects {sig}");
+    let secret: domain::signing::SigningSecret = support::SECRET.parse().unwrap();
+    domain::signing::verify(&[secret], id, ts, sig, &req.body, arrived.timestamp(), 300).expect("domain verifier");
+
+    let exec_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM executions WHERE job_id = $1").bind(job.id).fetch_one(&pool).await.unwrap();
+    let e = support::wait_final(&pool, exec_id, Duration::from_secs(5)).await;
+    assert_eq!(id, format!("msg_{}", e.message_id.simple()));
+    assert_eq!((e.status.as_str(), e.response_status, e.attempt), ("success", Some(200), 1));
+    assert_eq!(e.scheduled_for, boundary);
+    assert!(e.duration_ms.is_some_and(|ms| ms >= 0));
+    assert_eq!(e.response_body.as_deref(), Some("ok"));
+    assert!(e.response_headers.as_ref().is_some_and(|h| h.0.iter().any(|(k, v)| k == "x-receiver" && v == "yes")));
+    let cursor: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT next_run_at FROM jobs WHERE id = $1").bind(job.id).fetch_one(&pool).await.unwrap();
+    assert_eq!(cursor, Some(boundary + chrono::Duration::minutes(1)));
+    d.shutdown().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn retries_on_5xx_with_the_same_webhook_id_and_keep_every_attempt(pool: PgPool) {
+    let receiver = Receiver::start(|_, n| Reply::status(if n < 2 { 503 } else { 200 })).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let id = support::queue(&pool, org, &receiver.url("/flaky"), Utc::now(), 5, 1).await;
+
+    let got = receiver.wait_for(3, Duration::from_secs(15)).await;
+    let ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "webhook-id changed across retries: {ids:?}");
+    assert!(got[1].at - got[0].at >= chrono::Duration::milliseconds(500), "backoff too short");
+    let e = support::wait_final(&pool, id, Duration::from_secs(5)).await;
+    assert_eq!((e.status.as_str(), e.attempt, e.response_status), ("success", 3, Some(200)));
+    let attempts = store::executions::attempts(&pool, org, id).await.unwrap();
+    assert_eq!(attempts.iter().map(|a| (a.attempt, a.response_status)).collect::<Vec<_>>(), vec![(1, Some(503)), (2, Some(503))]);
+    assert_eq!(receiver.received().len(), 3);
+    d.shutdown().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_client_error_is_not_retried_and_raises_an_alert(pool: PgPool) {
+    let receiver = Receiver::start(|_, _| Reply::status(404)).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let id = support::queue(&pool, org, &receiver.url("/gone"), Utc::now(), 5, 1).await;
+    let e = support::wait_final(&pool, id, Duration::from_secs(10)).await;
+    assert_eq!((e.status.as_str(), e.attempt, e.response_status), ("failed", 1, Some(404)));
+    assert!(e.error.as_deref().is_some_and(|m| m.contains("404")), "{:?}", e.error);
+    let alerts: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events WHERE execution_id = $1 AND kind = 'job_failed'")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 1);
+    d.shutdown().await;
+    assert_eq!(receiver.received().len(), 1, "no retry after the outcome was recorded");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn retry_after_is_honoured(pool: PgPool) {
+    let receiver = Receiver::start(|_, n| {
+        if n == 0 {
+            Reply { status: 429, headers: vec![("retry-after", "3".into())], body: String::new(), delay: None }
+        } else {
+            Reply::status(200)
+        }
+    })
+    .await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let id = support::queue(&pool, org, &receiver.url("/busy"), Utc::now(), 3, 1).await;
+    let got = receiver.wait_for(2, Duration::from_secs(15)).await;
+    let gap = got[1].at - got[0].at;
+    assert!(gap >= chrono::Duration::seconds(3), "retried after {gap}, before Retry-After");
+    assert!(gap < chrono::Duration::seconds(5), "retried after {gap}: far later than asked");
+    assert_eq!(support::wait_final(&pool, id, Duration::from_secs(5)).await.status, "success");
+    d.shutdown().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn private_targets_are_refused_unless_allow_listed(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |c| c.allow_targets.clear()).await;
+    let id = support::queue(&pool, org, &receiver.url("/internal"), Utc::now(), 5, 1).await;
+    let e = support::wait_final(&pool, id, Duration::from_secs(10)).await;
+    assert_eq!((e.status.as_str(), e.attempt), ("failed", 1), "refusals are final, not retried");
+    let error = e.error.unwrap_or_default();
+    assert!(error.contains("refused") && error.contains("127.0.0.1"), "{error}");
+    d.shutdown().await;
+    assert!(receiver.received().is_empty(), "nothing reached the loopback receiver");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn overlap_skip_records_a_run_that_came_due_while_the_previous_ran(pool: PgPool) {
+    let receiver = Receiver::start(|_, _| Reply { delay: Some(Duration::from_secs(3)), ..Reply::status(200) }).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let now = Utc::now();
+    let job = support::job(
+        &pool,
+        org,
+        json!({"name": "slow", "url": receiver.url("/slow"), "overlap": "skip",
+               "schedule": {"kind": "cron", "expr": "0 0 1 1 *"}}),
+        now,
+    )
+    .await;
+    let mut tx = pool.begin().await.unwrap();
+    let run = |at| store::dispatch::PlannedRun { job_id: job.id, scheduled_for: at, priority: 110, skipped: None };
+    store::dispatch::insert_runs(&mut tx, &[run(now), run(now + chrono::Duration::seconds(1))], now).await.unwrap();
+    tx.commit().await.unwrap();
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM executions WHERE job_id = $1 ORDER BY scheduled_for")
+        .bind(job.id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let second = support::wait_final(&pool, ids[1], Duration::from_secs(10)).await;
+    assert_eq!(second.status, "skipped");
+    assert!(second.status_reason.as_deref().unwrap_or_default().contains("overlap"), "{:?}", second.status_reason);
+    assert_eq!(support::wait_final(&pool, ids[0], Duration::from_secs(10)).await.status, "success");
+    assert_eq!(receiver.received().len(), 1);
+    d.shutdown().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn over_quota_runs_are_skipped_at_dispatch_not_dropped(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Free).await;
+    sqlx::query("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 5000)")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let id = support::queue(&pool, org, &receiver.url("/q"), Utc::now(), 5, 1).await;
+    let e = support::wait_final(&pool, id, Duration::from_secs(10)).await;
+    assert_eq!(e.status, "skipped");
+    assert!(e.status_reason.as_deref().unwrap_or_default().contains("over quota"));
+    d.shutdown().await;
+    assert!(receiver.received().is_empty());
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn after_downtime_the_missed_run_policy_runs_once(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let now = Utc::now();
+    let job = support::job(
+        &pool,
+        org,
+        json!({"name": "m", "url": receiver.url("/m"), "schedule": {"kind": "cron", "expr": "* * * * *"}}),
+        now,
+    )
+    .await;
+    // the dispatcher was "down" for ten minutes: the cursor is ten occurrences behind
+    let behind = now.duration_trunc(chrono::Duration::minutes(1)).unwrap() - chrono::Duration::minutes(10);
+    sqlx::query("UPDATE jobs SET next_run_at = $2 WHERE id = $1").bind(job.id).bind(behind).execute(&pool).await.unwrap();
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, count(*) FROM executions WHERE job_id = $1 AND scheduled_for < $2 GROUP BY status ORDER BY status",
+    )
+    .bind(job.id)
+    .bind(now - chrono::Duration::seconds(60))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let skipped = counts.iter().find(|c| c.0 == "skipped").map_or(0, |c| c.1);
+    let ran = counts.iter().filter(|c| c.0 != "skipped").map(|c| c.1).sum::<i64>();
+    assert_eq!(ran, 1, "run once: only the latest missed occurrence ran ({counts:?})");
+    assert!(skipped >= 8, "the others are recorded as skipped ({counts:?})");
+    d.shutdown().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn graceful_shutdown_finishes_in_flight_calls_and_hands_back_the_rest(pool: PgPool) {
+    let receiver = Receiver::start(|_, _| Reply { delay: Some(Duration::from_millis(1500)), ..Reply::status(200) }).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |c| c.prefetch = Duration::from_secs(5)).await;
+    let now = Utc::now();
+    let in_flight = support::queue(&pool, org, &receiver.url("/now"), now, 5, 1).await;
+    let held = support::queue(&pool, org, &receiver.url("/later"), now + chrono::Duration::seconds(4), 5, 1).await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    // the held run gets claimed (prefetch) before it is due
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while status_of(&pool, held).await.0 != "running" {
+        assert!(tokio::time::Instant::now() < deadline, "the held run was never pre-claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    d.shutdown().await;
+    let e = store::executions::get(&pool, org, in_flight).await.unwrap().unwrap();
+    assert_eq!(e.status, "success", "the in-flight call finished and was recorded");
+    assert_eq!(status_of(&pool, held).await, ("pending".to_owned(), 0, None), "handed back, attempt not counted");
+}
+
+async fn status_of(pool: &PgPool, id: uuid::Uuid) -> (String, i16, Option<String>) {
+    sqlx::query_as("SELECT status, attempt, leased_by FROM executions WHERE id = $1").bind(id).fetch_one(pool).await.unwrap()
+}
