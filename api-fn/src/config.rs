@@ -1,0 +1,226 @@
+//! api-fn configuration, read from the environment once at start-up and validated as a whole:
+//! the process refuses to start, listing every problem, when something is missing or wrong.
+
+use std::net::SocketAddr;
+
+/// Where the process runs; shown by /health and used to pick log format and safety defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL` (required). Never logged: it may hold a password.
+    pub database_url: String,
+    /// `PRIKKE_ENV`: development (default) | test | production.
+    pub env: Environment,
+    /// `PRIKKE_SHA`: the deployed commit, shown by /health (default "unknown").
+    pub sha: String,
+    /// `PRIKKE_BIND`: local listener address (default 127.0.0.1:8080; port 0 picks a free one).
+    pub bind: SocketAddr,
+    /// `PRIKKE_MIGRATE`: apply pending migrations at start (default true outside production).
+    pub migrate_on_start: bool,
+    /// `PRIKKE_DB_MAX_CONNECTIONS` (default 10; on Lambda keep it small, e.g. 2).
+    pub db_max_connections: u32,
+    /// `PRIKKE_API_RATE_PER_MINUTE`: requests per API key per minute (default 600; 0 turns the
+    /// per-key limit off).
+    pub api_rate_per_minute: u32,
+    /// `PRIKKE_PING_RATE_PER_MINUTE`: heartbeat pings per client IP per minute (default 60; 0 off).
+    pub ping_rate_per_minute: u32,
+    /// `PRIKKE_TRUST_FORWARDED_FOR`: take the client IP from the last `X-Forwarded-For` entry
+    /// (the edge Worker writes it). Default: true in production (api-fn sits behind the edge),
+    /// false elsewhere.
+    pub trust_forwarded_for: bool,
+    /// `PRIKKE_PUBLIC_URL`: the public base URL ping URLs are shown under (default
+    /// https://prikke.eu in production, http://<PRIKKE_BIND> elsewhere).
+    pub public_url: String,
+}
+
+/// Everything wrong with the environment, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Same as `from_env`, reading variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let database_url = match get("DATABASE_URL") {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => u,
+            Some(_) => {
+                problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL".to_owned());
+                String::new()
+            }
+            None => {
+                problems.push("DATABASE_URL is required (e.g. postgres://postgres@127.0.0.1:5432/prikke)".to_owned());
+                String::new()
+            }
+        };
+        let env = match get("PRIKKE_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("test") => Environment::Test,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                problems.push(format!("PRIKKE_ENV must be development, test or production, not {other:?}"));
+                Environment::Development
+            }
+        };
+        let bind = match get("PRIKKE_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                problems.push(format!("PRIKKE_BIND must be an address like 127.0.0.1:8080, not {v:?}"));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+        let migrate_on_start = match get("PRIKKE_MIGRATE").as_deref() {
+            None => env != Environment::Production,
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                problems.push(format!("PRIKKE_MIGRATE must be true or false, not {other:?}"));
+                false
+            }
+        };
+        let db_max_connections = match get("PRIKKE_DB_MAX_CONNECTIONS") {
+            None => 10,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n @ 1..=200) => n,
+                _ => {
+                    problems.push(format!("PRIKKE_DB_MAX_CONNECTIONS must be a number from 1 to 200, not {v:?}"));
+                    10
+                }
+            },
+        };
+        let mut per_minute = |var: &str, default: u32| match get(var) {
+            None => default,
+            Some(v) => v.parse::<u32>().unwrap_or_else(|_| {
+                problems.push(format!("{var} must be a whole number of requests per minute (0 turns the limit off), not {v:?}"));
+                default
+            }),
+        };
+        let api_rate_per_minute = per_minute("PRIKKE_API_RATE_PER_MINUTE", 600);
+        let ping_rate_per_minute = per_minute("PRIKKE_PING_RATE_PER_MINUTE", 60);
+        let trust_forwarded_for = match get("PRIKKE_TRUST_FORWARDED_FOR").as_deref() {
+            None => env == Environment::Production,
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                problems.push(format!("PRIKKE_TRUST_FORWARDED_FOR must be true or false, not {other:?}"));
+                false
+            }
+        };
+        let public_url = match get("PRIKKE_PUBLIC_URL") {
+            None if env == Environment::Production => "https://prikke.eu".to_owned(),
+            None => format!("http://{bind}"),
+            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.ends_with('/') => u,
+            Some(u) => {
+                problems.push(format!("PRIKKE_PUBLIC_URL must be an http(s) URL without a trailing slash, not {u:?}"));
+                String::new()
+            }
+        };
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Config {
+            database_url,
+            env,
+            sha: get("PRIKKE_SHA").unwrap_or_else(|| "unknown".to_owned()),
+            bind,
+            migrate_on_start,
+            db_max_connections,
+            api_rate_per_minute,
+            ping_rate_per_minute,
+            trust_forwarded_for,
+            public_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_with_only_a_database_url() {
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db")])).unwrap();
+        assert_eq!(c.env, Environment::Development);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.migrate_on_start);
+        assert_eq!(c.db_max_connections, 10);
+        assert_eq!(c.sha, "unknown");
+        assert_eq!((c.api_rate_per_minute, c.ping_rate_per_minute), (600, 60));
+        assert!(!c.trust_forwarded_for);
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn production_trusts_the_edge_and_shows_the_public_host() {
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap();
+        assert!(c.trust_forwarded_for);
+        assert_eq!(c.public_url, "https://prikke.eu");
+    }
+
+    #[test]
+    fn rate_limits_and_urls_are_checked() {
+        let err = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("PRIKKE_API_RATE_PER_MINUTE", "lots"),
+            ("PRIKKE_PUBLIC_URL", "prikke.eu/"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_API_RATE_PER_MINUTE", "0")])).unwrap();
+        assert_eq!(c.api_rate_per_minute, 0);
+    }
+
+    #[test]
+    fn production_does_not_migrate_unless_asked() {
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap();
+        assert!(!c.migrate_on_start);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Config::from_lookup(lookup(&[
+            ("PRIKKE_ENV", "staging"),
+            ("PRIKKE_BIND", "everywhere"),
+            ("PRIKKE_MIGRATE", "maybe"),
+            ("PRIKKE_DB_MAX_CONNECTIONS", "0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0.len(), 5, "{err}");
+        let text = err.to_string();
+        for needle in ["DATABASE_URL is required", "PRIKKE_ENV", "PRIKKE_BIND", "PRIKKE_MIGRATE", "PRIKKE_DB_MAX_CONNECTIONS"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn database_url_must_be_postgres() {
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("postgres://"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Prikke's REST API and dashboard as one axum router. The binary serves it under `lambda_http`
+//! on AWS Lambda or on a plain local listener; tests drive the same router.
+
+pub mod config;
+pub mod health;
+pub mod monitor_state;
+pub mod pings;
+pub mod problem;
+pub mod provision;
+pub mod rate_limit;
+pub mod status;
+pub mod v1;
+pub mod waitlist;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sqlx::PgPool;
+
+pub use config::Config;
+
+/// Shared by every handler: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    /// This instance's rate-limit leases (see [`rate_limit`]).
+    pub limiter: rate_limit::Limiter,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: Config) -> Self {
+        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default() }
+    }
+}
+
+/// Largest request body the API accepts (job bodies are capped lower by validation).
+pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let router = Router::new()
+        .route("/health", get(health::health))
+        .route("/status.json", get(status::status))
+        .route("/waitlist", post(waitlist::join))
+        .route("/ping/{token}", get(pings::success).post(pings::success))
+        .route("/ping/{token}/start", get(pings::start).post(pings::start))
+        .route("/ping/{token}/fail", get(pings::fail).post(pings::fail));
+    v1::routes(router)
+        .fallback(|| async { problem::Problem::not_found("route") })
+        .method_not_allowed_fallback(|| async { problem::Problem::method_not_allowed() })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

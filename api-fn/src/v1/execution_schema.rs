@@ -1,0 +1,188 @@
+//! The wire shape of executions (one delivery of a message, with its retries) and of their
+//! finished attempts.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::job_schema::{Header, Method, method_named};
+
+/// Why the execution exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Schedule,
+    Manual,
+    Queue,
+    Redelivery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Timeout,
+    Cancelled,
+    Skipped,
+}
+
+impl ExecutionStatus {
+    fn named(s: &str) -> Self {
+        match s {
+            "running" => Self::Running,
+            "success" => Self::Success,
+            "failed" => Self::Failed,
+            "timeout" => Self::Timeout,
+            "cancelled" => Self::Cancelled,
+            "skipped" => Self::Skipped,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// The request as delivered (a snapshot: editing the job later does not change history).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestSnapshot {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<Header>,
+    pub body: Option<String>,
+    pub timeout_secs: i32,
+}
+
+/// The endpoint's answer to the latest attempt (body truncated to a set size).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResponseSnapshot {
+    pub status: i16,
+    pub headers: Vec<Header>,
+    pub body: Option<String>,
+}
+
+/// One execution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExecutionView {
+    pub id: Uuid,
+    /// Null for queue calls and after the job was deleted.
+    pub job_id: Option<Uuid>,
+    pub source: Source,
+    pub status: ExecutionStatus,
+    /// Why it was skipped or cancelled.
+    pub status_reason: Option<String>,
+    /// The nominal run time (cron occurrence, queue deliver-at, trigger instant).
+    pub scheduled_for: DateTime<Utc>,
+    /// When it may next be attempted (equals `scheduled_for` until a retry is planned).
+    pub run_at: DateTime<Utc>,
+    /// Attempts started so far.
+    pub attempt: i16,
+    pub max_attempts: i16,
+    /// The Standard Webhooks `webhook-id`, the same for every retry and redelivery of the message.
+    #[schema(example = "msg_0192f2a1c3d84e5f8a9b0c1d2e3f4a5b")]
+    pub message_id: String,
+    pub request: RequestSnapshot,
+    pub response: Option<ResponseSnapshot>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i32>,
+    pub error: Option<String>,
+    /// The execution this one redelivers.
+    pub redelivery_of: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A finished attempt of an execution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: i16,
+    pub status: ExecutionStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub response_status: Option<i16>,
+    pub error: Option<String>,
+}
+
+/// An execution with the attempts that finished before its latest one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExecutionDetail {
+    #[serde(flatten)]
+    pub execution: ExecutionView,
+    pub attempts: Vec<AttemptView>,
+}
+
+/// The `webhook-id` of a message: `msg_` and the id in simple hex.
+pub fn webhook_id(message_id: Uuid) -> String {
+    format!("msg_{}", message_id.simple())
+}
+
+fn headers_of(pairs: &[(String, String)]) -> Vec<Header> {
+    pairs.iter().map(|(n, v)| Header { name: n.clone(), value: v.clone() }).collect()
+}
+
+impl From<&store::executions::Execution> for ExecutionView {
+    fn from(e: &store::executions::Execution) -> Self {
+        ExecutionView {
+            id: e.id,
+            job_id: e.job_id,
+            source: match e.source.as_str() {
+                "schedule" => Source::Schedule,
+                "manual" => Source::Manual,
+                "redelivery" => Source::Redelivery,
+                _ => Source::Queue,
+            },
+            status: ExecutionStatus::named(&e.status),
+            status_reason: e.status_reason.clone(),
+            scheduled_for: e.scheduled_for,
+            run_at: e.run_at,
+            attempt: e.attempt,
+            max_attempts: e.max_attempts,
+            message_id: webhook_id(e.message_id),
+            request: RequestSnapshot {
+                method: method_named(&e.method),
+                url: e.url.clone(),
+                headers: headers_of(&e.headers.0),
+                body: e.body.clone(),
+                timeout_secs: e.timeout_secs,
+            },
+            response: e.response_status.map(|status| ResponseSnapshot {
+                status,
+                headers: e.response_headers.as_ref().map(|h| headers_of(&h.0)).unwrap_or_default(),
+                body: e.response_body.clone(),
+            }),
+            started_at: e.started_at,
+            finished_at: e.finished_at,
+            duration_ms: e.duration_ms,
+            error: e.error.clone(),
+            redelivery_of: e.redelivery_of,
+            created_at: e.created_at,
+        }
+    }
+}
+
+impl From<&store::executions::Attempt> for AttemptView {
+    fn from(a: &store::executions::Attempt) -> Self {
+        AttemptView {
+            attempt: a.attempt,
+            status: ExecutionStatus::named(&a.status),
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            duration_ms: a.duration_ms,
+            response_status: a.response_status,
+            error: a.error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_ids_are_msg_and_simple_hex() {
+        let id = Uuid::parse_str("0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5b").unwrap();
+        assert_eq!(webhook_id(id), "msg_0192f2a1c3d84e5f8a9b0c1d2e3f4a5b");
+    }
+}

@@ -1,0 +1,206 @@
+//! Runs on demand and history: trigger a job now, list a job's executions, read one, redeliver
+//! one, and redeliver a job's failed executions of a time range in bulk. Redeliveries reuse the
+//! original's message id (the same Standard Webhooks message, delivered again).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use store::executions::{NewExecution, Source};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::auth::Tenant;
+use super::execution_schema::{AttemptView, ExecutionDetail, ExecutionView};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
+use super::idempotent;
+use super::jobs::find as find_job;
+use super::pagination::{PageQuery, paginate};
+use crate::AppState;
+use crate::problem::Problem;
+
+/// Most executions one bulk redelivery enqueues.
+pub const MAX_BULK_REDELIVERY: i64 = 1000;
+
+/// The first instant of the month after `now`'s (when the monthly quota resets).
+pub fn next_month(now: DateTime<Utc>) -> DateTime<Utc> {
+    let (y, m) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
+    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(now)
+}
+
+/// Refuses new runs when the organization has used its monthly executions (the dispatcher would
+/// record them as skipped; saying so now is clearer).
+pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), Problem> {
+    let limit = tenant.tier.limits().monthly_executions;
+    let used = store::usage::month(conn, tenant.org_id, now).await?;
+    if used.executions >= i64::from(limit) {
+        return Err(Problem::quota_exceeded(tenant.tier, limit, next_month(now)));
+    }
+    Ok(())
+}
+
+/// Run a job now: enqueues an immediate execution with the job's request and retry policy.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
+    params(("id" = Uuid, Path, description = "Job id"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses(
+        (status = 202, description = "Enqueued", body = ExecutionView),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])))]
+pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, ApiPath(id): ApiPath<Uuid>) -> Result<Response, Problem> {
+    let now = Utc::now();
+    let mut tx = state.pool.begin().await?;
+    let path = format!("/api/v1/jobs/{id}/trigger");
+    if let Some(replay) = idempotent::begin(&mut tx, &tenant, &key, &idempotent::fingerprint("POST", &path, b"")).await? {
+        return Ok(replay);
+    }
+    let job = find_job(&mut *tx, &tenant, id).await?;
+    ensure_quota(&mut tx, &tenant, now).await?;
+    let spec = &job.spec;
+    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    let exec_id = Uuid::now_v7();
+    let execution = store::executions::enqueue(
+        &mut *tx,
+        &NewExecution {
+            id: exec_id,
+            org_id: tenant.org_id,
+            job_id: Some(job.id),
+            source: Source::Manual,
+            scheduled_for: now,
+            priority: domain::priority::priority(tenant.tier, spec.interval_minutes),
+            max_attempts: spec.retry.max_attempts(),
+            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
+            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
+            message_id: exec_id,
+            method: spec.method.as_str(),
+            url: spec.url.as_str(),
+            headers: &headers,
+            body: spec.body.as_ref().map(|b| b.as_str()),
+            timeout_secs: u32::from(spec.timeout.secs()),
+            redelivery_of: None,
+        },
+    )
+    .await?;
+    let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %tenant.org_id, job_id = %job.id, execution_id = %execution.id, "job triggered");
+    Ok(res)
+}
+
+/// A page of executions, latest scheduled first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExecutionPage {
+    pub data: Vec<ExecutionView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List a job's executions, latest first.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions",
+    params(("id" = Uuid, Path, description = "Job id"), PageQuery),
+    responses((status = 200, description = "A page of executions", body = ExecutionPage)),
+    security(("api_key" = [])))]
+pub async fn list_for_job(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ExecutionPage>, Problem> {
+    let page = q.parse()?;
+    find_job(&state.pool, &tenant, id).await?;
+    let rows = store::executions::list_for_job(&state.pool, tenant.org_id, id, page.after, i64::from(page.limit) + 1).await?;
+    let (rows, next_cursor) = paginate(rows, page.limit, |e| (e.scheduled_for, e.id));
+    Ok(Json(ExecutionPage { data: rows.iter().map(ExecutionView::from).collect(), next_cursor }))
+}
+
+/// Get an execution with its finished attempts.
+#[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions", params(("id" = Uuid, Path, description = "Execution id")),
+    responses((status = 200, description = "The execution", body = ExecutionDetail)),
+    security(("api_key" = [])))]
+pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<ExecutionDetail>, Problem> {
+    let execution = store::executions::get(&state.pool, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
+    let attempts = store::executions::attempts(&state.pool, tenant.org_id, id).await?;
+    Ok(Json(ExecutionDetail { execution: ExecutionView::from(&execution), attempts: attempts.iter().map(AttemptView::from).collect() }))
+}
+
+/// Deliver a finished execution's message again (same `webhook-id`, request and retry policy).
+#[utoipa::path(post, path = "/api/v1/executions/{id}/redeliver", tag = "executions", params(("id" = Uuid, Path, description = "Execution id")),
+    responses(
+        (status = 202, description = "The new execution", body = ExecutionView),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The execution has not finished yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])))]
+pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<ExecutionView>), Problem> {
+    let now = Utc::now();
+    let mut tx = state.pool.begin().await?;
+    let original = store::executions::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
+    if !store::executions::FINISHED_STATUSES.contains(&original.status.as_str()) {
+        return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
+    }
+    ensure_quota(&mut tx, &tenant, now).await?;
+    let copy = store::executions::redeliver(&mut *tx, tenant.org_id, id, Uuid::now_v7(), now)
+        .await?
+        .ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))?;
+    tx.commit().await?;
+    tracing::info!(org_id = %tenant.org_id, execution_id = %copy.id, redelivery_of = %id, "execution redelivered");
+    Ok((StatusCode::ACCEPTED, Json(ExecutionView::from(&copy))))
+}
+
+/// Which failed executions to redeliver.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverFailed {
+    /// Executions scheduled at or after this instant.
+    pub from: DateTime<Utc>,
+    /// … and before this one (default: now).
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeliveredBatch {
+    /// How many redeliveries were enqueued (at most 1000 per call; call again for more).
+    pub count: usize,
+    pub executions: Vec<ExecutionView>,
+}
+
+/// Redeliver every failed or timed-out execution of a job scheduled in `[from, to)`, oldest
+/// first, at most 1000 per call. Executions already redelivered are skipped, so repeating the
+/// call never sends a message twice.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/executions/redeliver-failed", tag = "executions",
+    params(("id" = Uuid, Path, description = "Job id")), request_body = RedeliverFailed,
+    responses(
+        (status = 202, description = "The redeliveries enqueued", body = RedeliveredBatch),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])))]
+pub async fn redeliver_failed(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(range): ApiJson<RedeliverFailed>,
+) -> Result<(StatusCode, Json<RedeliveredBatch>), Problem> {
+    let now = Utc::now();
+    let to = range.to.unwrap_or(now);
+    if range.from >= to {
+        return Err(Problem::invalid_field("from", "range_empty", "from must be earlier than to (which defaults to now)"));
+    }
+    let mut tx = state.pool.begin().await?;
+    find_job(&mut *tx, &tenant, id).await?;
+    ensure_quota(&mut tx, &tenant, now).await?;
+    let batch = store::executions::redeliver_failed(&mut *tx, tenant.org_id, id, range.from, to, now, MAX_BULK_REDELIVERY).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");
+    Ok((StatusCode::ACCEPTED, Json(RedeliveredBatch { count: batch.len(), executions: batch.iter().map(ExecutionView::from).collect() })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_resets_on_the_first_of_next_month() {
+        let may = Utc.with_ymd_and_hms(2026, 5, 31, 23, 0, 0).unwrap();
+        assert_eq!(next_month(may), Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap());
+        let dec = Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap();
+        assert_eq!(next_month(dec), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+    }
+}

@@ -1,0 +1,80 @@
+//! The organization's Standard Webhooks signing secrets: list them (without their values) and
+//! rotate. Rotation creates a new `whsec_` secret, shown once, and lets the others keep signing
+//! for an overlap (default 24 h) so receivers can switch without dropping a delivery.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::signing::SigningSecret;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Tenant;
+use super::extract::ApiQuery;
+use crate::AppState;
+use crate::problem::Problem;
+
+pub const DEFAULT_OVERLAP_SECS: u32 = 24 * 3600;
+pub const MAX_OVERLAP_SECS: u32 = 7 * 24 * 3600;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretInfo {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// When it stops signing (null: until the next rotation).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretList {
+    /// The secrets signing deliveries now, newest first; every one of them signs each request.
+    pub data: Vec<SecretInfo>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateQuery {
+    /// How long the previous secrets keep signing, 0 to 604800 s (default 86400).
+    #[param(minimum = 0, maximum = 604800)]
+    pub overlap_secs: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    pub id: Uuid,
+    /// The new secret. Shown once: store it now.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+    /// When the previous secrets stop signing.
+    pub previous_expire_at: DateTime<Utc>,
+}
+
+/// List the signing secrets in use (values are never shown again).
+#[utoipa::path(get, path = "/api/v1/signing-secrets", tag = "account", responses((status = 200, description = "Active secrets", body = SecretList)), security(("api_key" = [])))]
+pub async fn list(State(state): State<AppState>, tenant: Tenant) -> Result<Json<SecretList>, Problem> {
+    let rows = store::signing_secrets::list_active(&state.pool, tenant.org_id, Utc::now()).await?;
+    Ok(Json(SecretList { data: rows.into_iter().map(|s| SecretInfo { id: s.id, created_at: s.created_at, expires_at: s.expires_at }).collect() }))
+}
+
+/// Rotate the signing secret.
+#[utoipa::path(post, path = "/api/v1/signing-secrets/rotate", tag = "account", params(RotateQuery),
+    responses((status = 201, description = "The new secret (shown once)", body = RotatedSecret)),
+    security(("api_key" = [])))]
+pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<(StatusCode, Json<RotatedSecret>), Problem> {
+    let overlap = q.overlap_secs.unwrap_or(DEFAULT_OVERLAP_SECS);
+    if overlap > MAX_OVERLAP_SECS {
+        return Err(Problem::bad_request(format!("overlap_secs is at most {MAX_OVERLAP_SECS} (7 days)")));
+    }
+    let now = Utc::now();
+    let previous_expire_at = now + TimeDelta::seconds(i64::from(overlap));
+    let secret = SigningSecret::generate(rand::random::<[u8; 32]>()).to_string();
+    let mut tx = state.pool.begin().await?;
+    let id = store::signing_secrets::insert(&mut *tx, tenant.org_id, &secret).await?;
+    store::signing_secrets::expire_all_but(&mut *tx, tenant.org_id, id, previous_expire_at).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %tenant.org_id, secret_id = %id, overlap_secs = overlap, "signing secret rotated");
+    Ok((StatusCode::CREATED, Json(RotatedSecret { id, secret, created_at: now, previous_expire_at })))
+}

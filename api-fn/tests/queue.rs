@@ -1,0 +1,72 @@
+//! On-demand calls: now or later, defaults, validation, Idempotency-Key.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Utc};
+use domain::tier::Tier;
+use serde_json::json;
+use sqlx::PgPool;
+use support::Api;
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_call_is_enqueued_now_with_one_time_retries(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let before = Utc::now();
+    let r = api.post("/api/v1/queue", &org.api_key, json!({"url": "https://example.com/in", "body": "{\"x\":1}", "headers": {"X-A": "b"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+    let e = &r.json;
+    assert_eq!((e["source"].as_str(), e["job_id"].clone(), e["max_attempts"].as_i64()), (Some("queue"), json!(null), Some(5)));
+    assert_eq!(e["request"]["method"], "POST");
+    let at: DateTime<Utc> = e["scheduled_for"].as_str().unwrap().parse().unwrap();
+    assert!(at >= before && at <= Utc::now());
+    let priority: i16 = sqlx::query_scalar("SELECT priority FROM executions").fetch_one(&pool).await.unwrap();
+    assert_eq!(priority, domain::priority::priority(Tier::Free, None));
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn delays_and_their_limits(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Pro).await;
+    let r = api.post("/api/v1/queue", &org.api_key, json!({"url": "https://example.com", "method": "get", "delay_secs": 3600})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+    assert_eq!(r.json["request"]["method"], "GET", "methods are case-insensitive on input");
+    let at: DateTime<Utc> = r.json["scheduled_for"].as_str().unwrap().parse().unwrap();
+    assert!((at - Utc::now()).num_seconds() > 3500);
+    let r = api.post("/api/v1/queue", &org.api_key, json!({"url": "https://example.com", "delay_secs": 1, "deliver_at": "2030-01-01T00:00:00Z"})).await;
+    assert_eq!(r.field_errors()[0].1, "delay_conflict");
+    let r = api.post("/api/v1/queue", &org.api_key, json!({"url": "ftp://example.com", "method": "GET", "body": "x", "retry": {"max_attempts": 11}})).await;
+    let errors = r.field_errors();
+    for f in ["url", "body", "retry.max_attempts"] {
+        assert!(errors.iter().any(|(field, _)| field == f), "{f} missing in {errors:?}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM executions").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn idempotency_key_enqueues_once(pool: PgPool) {
+    let api = std::sync::Arc::new(Api::new(pool.clone()));
+    let org = api.org("acme", Tier::Pro).await;
+    let body = json!({"url": "https://example.com/charge", "body": "{\"amount\":10}"});
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (api, key, body) = (api.clone(), org.api_key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { api.call_with(Method::POST, "/api/v1/queue", &key, Some(body), &[("idempotency-key", "charge-42")]).await }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+        ids.push(r.id());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "concurrent retries get the same execution");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM executions").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1);
+    let other = api.call_with(Method::POST, "/api/v1/queue", &org.api_key, Some(json!({"url": "https://example.com/other"})), &[("idempotency-key", "charge-42")]).await;
+    assert_eq!(other.problem(), "idempotency-key-reused");
+    let bad = api.call_with(Method::POST, "/api/v1/queue", &org.api_key, Some(body), &[("idempotency-key", "  ")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
