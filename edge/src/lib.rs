@@ -1,0 +1,22 @@
+//! Prikke's edge: the Cloudflare Worker every visitor and API client reaches first. It serves the
+//! landing page, documentation, use cases and status page, takes waitlist sign-ups, forwards
+//! `/api`, `/app` and `/ping` to api-fn, and puts security headers and per-client rate limits on
+//! everything.
+//!
+//! The decisions (routing, header policy, validation, rate-limit arithmetic, page rendering) are
+//! plain Rust modules tested natively with `cargo test -p edge`; `runtime` is the thin layer that
+//! talks to the Workers runtime and only builds for wasm32.
+
+pub mod config;
+pub mod email;
+pub mod forwarding;
+pub mod health;
+pub mod pages;
+pub mod problem;
+pub mod rate_limit;
+pub mod routes;
+pub mod security_headers;
+pub mod waitlist;
+
+#[cfg(target_arch = "wasm32")]
+mod runtime;
