@@ -1,6 +1,6 @@
 //! Periodic housekeeping: the heartbeat (every instance), the rescuer of expired leases (every
-//! instance; SKIP LOCKED keeps them out of each other's way), and retention plus queue-depth
-//! metrics (leader only).
+//! instance; SKIP LOCKED keeps them out of each other's way), and retention, late heartbeat
+//! monitors and queue-depth metrics (leader only).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,8 @@ use crate::wake::Wake;
 
 /// Rows per retention DELETE: small enough to keep each transaction short.
 const RETENTION_BATCH: i64 = 5_000;
+/// Monitors taken down per chores round (every 5 s at most).
+const MONITOR_BATCH: i64 = 1_000;
 /// Idempotency keys are honoured for 24 hours.
 const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
@@ -85,12 +87,25 @@ pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>
             continue;
         }
         queue_depth(&pool, clock.now()).await;
+        monitors_overdue(&pool, clock.now()).await;
         if last_retention.is_none_or(|t| t.elapsed() >= every) {
             last_retention = Some(std::time::Instant::now());
             if let Err(e) = retention(&pool, clock.now(), &shutdown).await {
                 tracing::warn!(error = %e, "retention failed; will retry");
             }
         }
+    }
+}
+
+/// Heartbeat monitors whose ping is late go down and raise `monitor_down` (bounded per round).
+async fn monitors_overdue(pool: &PgPool, now: chrono::DateTime<Utc>) {
+    match store::monitors::mark_overdue(pool, now, MONITOR_BATCH).await {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::warn!(count = ids.len(), "heartbeat monitors went down: expected ping is late");
+            metrics::counter!("prikke_monitors_down_total").increment(ids.len() as u64);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "checking heartbeat monitors failed; retrying"),
     }
 }
 

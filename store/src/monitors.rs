@@ -250,6 +250,34 @@ pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping
     Ok(())
 }
 
+/// Monitors whose expected ping did not arrive by `alert_at` (up to `limit`, earliest first) go
+/// down, each with one `monitor_down` alert event, in one statement. Returns their ids. SKIP
+/// LOCKED keeps a ping arriving at the same moment (it holds the row) out of this round: the ping
+/// wins, and the monitor is looked at again next round with the `alert_at` the ping left.
+pub async fn mark_overdue(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "WITH due AS (
+             SELECT id, alert_at FROM monitors
+              WHERE status IN ('new', 'up') AND alert_at IS NOT NULL AND alert_at <= $1
+              ORDER BY alert_at LIMIT $2
+              FOR UPDATE SKIP LOCKED
+         ), down AS (
+             UPDATE monitors m SET status = 'down', alert_at = NULL, updated_at = now()
+               FROM due WHERE m.id = due.id
+             RETURNING m.id, m.org_id, m.last_ping_at, due.alert_at AS expected_by
+         )
+         INSERT INTO alert_events (org_id, kind, monitor_id, details)
+         SELECT org_id, 'monitor_down', id,
+                jsonb_build_object('reason', 'late', 'expected_by', expected_by, 'last_ping_at', last_ping_at)
+           FROM down
+         RETURNING monitor_id",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// The latest pings of a monitor of `org_id`, newest first.
 pub async fn recent_pings(db: impl PgExecutor<'_>, org_id: Uuid, monitor_id: Uuid, limit: i64) -> StoreResult<Vec<Ping>> {
     Ok(sqlx::query_as(
@@ -334,5 +362,37 @@ mod tests {
         record_ping(&mut conn, &after, &Ping { kind: "success".into(), ..ping }, &ok).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_monitor_past_its_alert_time_goes_down_once_with_one_alert(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let every = MonitorSchedule::Interval { secs: 600 };
+        let now = Utc::now();
+        let mk = |name: &'static str, status: &'static str, alert_at: Option<DateTime<Utc>>| MonitorFields {
+            name,
+            schedule: &every,
+            grace_secs: 60,
+            status,
+            alert_at,
+        };
+        let late = insert(&pool, a.id, Uuid::now_v7(), "late-late-late-late-", &mk("late", "up", Some(now - Duration::seconds(1)))).await.unwrap();
+        let on_time = insert(&pool, a.id, Uuid::now_v7(), "fine-fine-fine-fine-", &mk("fine", "up", Some(now + Duration::seconds(30)))).await.unwrap();
+        let paused = insert(&pool, a.id, Uuid::now_v7(), "zzzz-zzzz-zzzz-zzzz-", &mk("paused", "paused", Some(now - Duration::hours(1)))).await.unwrap();
+        let fresh = insert(&pool, a.id, Uuid::now_v7(), "newb-newb-newb-newb-", &mk("new", "new", None)).await.unwrap();
+
+        assert_eq!(mark_overdue(&pool, now, 100).await.unwrap(), vec![late.id]);
+        let after = get(&pool, a.id, late.id).await.unwrap().unwrap();
+        assert_eq!((after.status.as_str(), after.alert_at), ("down", None));
+        for (m, status) in [(&on_time, "up"), (&paused, "paused"), (&fresh, "new")] {
+            assert_eq!(get(&pool, a.id, m.id).await.unwrap().unwrap().status, status, "{}", m.name);
+        }
+        let alerts: Vec<(String, Option<Uuid>, String)> =
+            sqlx::query_as("SELECT kind, monitor_id, details->>'reason' FROM alert_events").fetch_all(&pool).await.unwrap();
+        assert_eq!(alerts, vec![("monitor_down".to_owned(), Some(late.id), "late".to_owned())]);
+        // a down monitor is not taken down again
+        assert_eq!(mark_overdue(&pool, now + Duration::hours(1), 100).await.unwrap(), vec![on_time.id]);
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 2);
     }
 }
