@@ -29,7 +29,7 @@ pub async fn join(
     let Json(req) = body.map_err(|e| Problem::bad_request(format!("expected a JSON body like {{\"email\": \"you@example.com\"}}: {}", e.body_text())))?;
     let email = EmailAddress::parse(&req.email).map_err(|e| {
         Problem::validation(
-            format!("invalid e-mail address: {e}"),
+            e.to_string(),
             vec![FieldProblem { field: "email".into(), code: "email_invalid".into(), message: e.to_string() }],
         )
     })?;

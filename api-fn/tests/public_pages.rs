@@ -41,6 +41,9 @@ async fn waitlist_adds_once_and_validates(pool: PgPool) {
     assert_eq!((r.status, r.json["status"].as_str()), (StatusCode::OK, Some("already_listed")));
     let r = api.send(post_json("/waitlist", json!({"email": "not an address"}))).await;
     assert_eq!((r.status, r.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "validation"));
+    // the same rules and words as the edge's waitlist form (domain::email)
+    assert_eq!(r.json["errors"][0]["field"], "email", "{r:?}");
+    assert_eq!(r.json["errors"][0]["message"], "An email address cannot contain spaces.", "{r:?}");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

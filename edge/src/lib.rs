@@ -8,7 +8,8 @@
 //! talks to the Workers runtime and only builds for wasm32.
 
 pub mod config;
-pub mod email;
+/// The e-mail rules live in `domain`, shared with the API, so both accept the same addresses.
+pub use domain::email;
 pub mod forwarding;
 pub mod health;
 pub mod pages;
