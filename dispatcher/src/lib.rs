@@ -71,6 +71,7 @@ impl Dispatcher {
                 max_connections: config.db_max_connections,
                 min_connections: 2,
                 application_name: "prikke-dispatcher",
+                session: store::pool::QUEUE_SESSION,
                 ..Default::default()
             },
         )

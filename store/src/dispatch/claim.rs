@@ -70,6 +70,10 @@ pub async fn claim(
                    e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
                    e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier",
     )
+    // Planned afresh every time (an unnamed statement), never from a cached generic plan: one
+    // made while the queue was empty costs every index the same, and picked a full scan of
+    // `executions_org_idx` to find the 200 picked ids (70 ms at 100,000 rows instead of < 1).
+    .persistent(false)
     .bind(me)
     .bind(now)
     .bind(horizon)
