@@ -9,6 +9,9 @@ pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub struct BenchDb {
     pub url: String,
     pub pool: PgPool,
+    /// Sessions set up like the dispatcher's (`store::pool::QUEUE_SESSION`): what the measured
+    /// queue statements run on.
+    pub queue: PgPool,
     server: String,
     name: String,
 }
@@ -24,10 +27,13 @@ impl BenchDb {
         let url = format!("{base}/{name}");
         let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&url).await.unwrap();
         store::migrate(&pool).await.unwrap();
-        BenchDb { url, pool, server: server.to_owned(), name }
+        let settings = store::PoolSettings { max_connections: 8, session: store::pool::QUEUE_SESSION, ..Default::default() };
+        let queue = store::connect(&url, &settings).unwrap();
+        BenchDb { url, pool, queue, server: server.to_owned(), name }
     }
 
     pub async fn drop_db(self) {
+        self.queue.close().await;
         self.pool.close().await;
         let admin = PgPool::connect(&self.server).await.unwrap();
         sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&admin).await.unwrap();

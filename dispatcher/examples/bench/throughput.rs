@@ -23,7 +23,7 @@ pub async fn run(server: &str, n: usize) {
     fixture::executions(&db.pool, org, &url, Utc::now() - chrono::Duration::seconds(1), n).await;
     fixture::vacuum(&db.pool).await;
 
-    let ceiling = sql_ceiling(&db.pool, claim_batch, n).await;
+    let ceiling = sql_ceiling(&db.queue, claim_batch, n).await;
     let c = fixture::config(&db.url);
     println!(
         "claim+record SQL alone: {ceiling:.0} rows/s (claim batch {claim_batch}, record batch ≤ 1000, pipelined like the dispatcher)\n\
