@@ -41,17 +41,16 @@ impl Default for PoolSettings {
 /// burst of thousands of runs due at one second arrives between two ANALYZEs. Measured with
 /// 100,000 runs due at once: the planner, told "65 pending rows", claimed through a bitmap scan
 /// and an on-disk sort of all 86,000 (60–100 ms per claim of 200 instead of ≈ 5 ms), and a
-/// generic plan cached while the table was empty seq-scanned it. So sequential and bitmap scans,
-/// and the hash and merge joins that go with them, are taken off the table unless nothing else
-/// can answer: every join the dispatcher makes is a batch of keys looked up by index. (The claim
-/// is also planned afresh each time; see `dispatch::claim`.)
-pub const QUEUE_SESSION: &[(&str, &str)] =
-    &[
-        ("enable_seqscan", "off"),
-        ("enable_bitmapscan", "off"),
-        ("enable_hashjoin", "off"),
-        ("enable_mergejoin", "off"),
-    ];
+/// generic plan cached while the table was empty found the picked ids by a full index scan. So
+/// sequential and bitmap scans, and the hash and merge joins that go with them, are taken off the
+/// table unless nothing else can answer: every join the dispatcher makes is a batch of keys looked up by index. (The claim
+/// is also planned afresh each time; see `dispatch::claim`. `dispatch::tests` checks its plan.)
+pub const QUEUE_SESSION: &[(&str, &str)] = &[
+    ("enable_seqscan", "off"),
+    ("enable_bitmapscan", "off"),
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+];
 
 /// Opens a pool to `url`. Connections are established lazily, so a service can start (and report
 /// itself unhealthy) while the database is down; the first query surfaces any error.

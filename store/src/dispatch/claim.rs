@@ -39,6 +39,24 @@ pub fn usage_month(now: DateTime<Utc>) -> NaiveDate {
     NaiveDate::from_ymd_opt(now.year(), now.month(), 1).expect("first of the month exists")
 }
 
+/// The claim: pick by `executions_due_idx` (skipping rows other workers hold), lease the picked
+/// rows by primary key, return them with their organization's tier.
+pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
+         SELECT id FROM executions
+          WHERE status = 'pending' AND run_at <= $3
+          ORDER BY priority DESC, run_at
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+     )
+     UPDATE executions e
+        SET status = 'running', attempt = e.attempt + 1, leased_by = $1,
+            lease_expires_at = greatest(e.run_at, $2) + make_interval(secs => e.timeout_secs) + $5
+       FROM organizations o
+      WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
+     RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
+               e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
+               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier";
+
 /// Claims up to `limit` pending executions with `run_at <= horizon` (highest priority first, then
 /// most overdue), leasing them to `me` until `max(run_at, now) + timeout + lease_margin`.
 ///
@@ -54,21 +72,7 @@ pub async fn claim(
     lease_margin: chrono::Duration,
 ) -> StoreResult<Vec<Claimed>> {
     let mut claimed: Vec<Claimed> = sqlx::query_as(
-        "WITH picked AS (
-             SELECT id FROM executions
-              WHERE status = 'pending' AND run_at <= $3
-              ORDER BY priority DESC, run_at
-              LIMIT $4
-              FOR UPDATE SKIP LOCKED
-         )
-         UPDATE executions e
-            SET status = 'running', attempt = e.attempt + 1, leased_by = $1,
-                lease_expires_at = greatest(e.run_at, $2) + make_interval(secs => e.timeout_secs) + $5
-           FROM organizations o
-          WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
-         RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
-                   e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
-                   e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier",
+        CLAIM_SQL,
     )
     // Planned afresh every time (an unnamed statement), never from a cached generic plan: one
     // made while the queue was empty costs every index the same, and picked a full scan of
