@@ -42,6 +42,43 @@ pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTim
     Ok(())
 }
 
+/// Enqueues one pending execution carrying `spec`'s request and retry policy (a trigger of a
+/// stored job, or a queued one-off call), due at `at`.
+pub async fn enqueue_spec(
+    tx: &mut PgConnection,
+    tenant: &Tenant,
+    job_id: Option<Uuid>,
+    source: Source,
+    at: DateTime<Utc>,
+    priority: i16,
+    spec: &domain::job::JobSpec,
+) -> Result<store::executions::Execution, Problem> {
+    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    let id = Uuid::now_v7();
+    Ok(store::executions::enqueue(
+        tx,
+        &NewExecution {
+            id,
+            org_id: tenant.org_id,
+            job_id,
+            source,
+            scheduled_for: at,
+            priority,
+            max_attempts: spec.retry.max_attempts(),
+            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
+            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
+            message_id: id,
+            method: spec.method.as_str(),
+            url: spec.url.as_str(),
+            headers: &headers,
+            body: spec.body.as_ref().map(|b| b.as_str()),
+            timeout_secs: u32::from(spec.timeout.secs()),
+            redelivery_of: None,
+        },
+    )
+    .await?)
+}
+
 /// Run a job now: enqueues an immediate execution with the job's request and retry policy.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
     params(("id" = Uuid, Path, description = "Job id"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
@@ -59,31 +96,8 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
     }
     let job = find_job(&mut *tx, &tenant, id).await?;
     ensure_quota(&mut tx, &tenant, now).await?;
-    let spec = &job.spec;
-    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
-    let exec_id = Uuid::now_v7();
-    let execution = store::executions::enqueue(
-        &mut *tx,
-        &NewExecution {
-            id: exec_id,
-            org_id: tenant.org_id,
-            job_id: Some(job.id),
-            source: Source::Manual,
-            scheduled_for: now,
-            priority: domain::priority::priority(tenant.tier, spec.interval_minutes),
-            max_attempts: spec.retry.max_attempts(),
-            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
-            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
-            message_id: exec_id,
-            method: spec.method.as_str(),
-            url: spec.url.as_str(),
-            headers: &headers,
-            body: spec.body.as_ref().map(|b| b.as_str()),
-            timeout_secs: u32::from(spec.timeout.secs()),
-            redelivery_of: None,
-        },
-    )
-    .await?;
+    let priority = domain::priority::priority(tenant.tier, job.spec.interval_minutes);
+    let execution = enqueue_spec(&mut tx, &tenant, Some(job.id), Source::Manual, now, priority, &job.spec).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %job.id, execution_id = %execution.id, "job triggered");

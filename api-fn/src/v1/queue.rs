@@ -10,13 +10,12 @@ use domain::job::{HeadersInput, JobDraft};
 use domain::retry::{RetryPolicy, RetryPolicyInput};
 use domain::schedule::ScheduleSpec;
 use serde::Deserialize;
-use store::executions::{NewExecution, Source};
+use store::executions::Source;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::auth::Tenant;
 use super::execution_schema::ExecutionView;
-use super::executions::ensure_quota;
+use super::executions::{enqueue_spec, ensure_quota};
 use super::extract::{IdempotencyKey, RawJson};
 use super::idempotent;
 use super::instants::check_instant;
@@ -87,33 +86,11 @@ pub async fn enqueue(State(state): State<AppState>, tenant: Tenant, key: Idempot
         return Ok(replay);
     }
     ensure_quota(&mut tx, &tenant, now).await?;
-    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
-    let id = Uuid::now_v7();
-    let execution = store::executions::enqueue(
-        &mut *tx,
-        &NewExecution {
-            id,
-            org_id: tenant.org_id,
-            job_id: None,
-            source: Source::Queue,
-            scheduled_for: at,
-            priority: domain::priority::priority(tenant.tier, None),
-            max_attempts: spec.retry.max_attempts(),
-            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
-            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
-            message_id: id,
-            method: spec.method.as_str(),
-            url: spec.url.as_str(),
-            headers: &headers,
-            body: spec.body.as_ref().map(|b| b.as_str()),
-            timeout_secs: u32::from(spec.timeout.secs()),
-            redelivery_of: None,
-        },
-    )
-    .await?;
+    let priority = domain::priority::priority(tenant.tier, None);
+    let execution = enqueue_spec(&mut tx, &tenant, None, Source::Queue, at, priority, &spec).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, execution_id = %id, "call queued");
+    tracing::info!(org_id = %tenant.org_id, execution_id = %execution.id, "call queued");
     Ok(res)
 }
 
