@@ -22,44 +22,13 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$VERSION"; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
 fi
 
-if [ -z "${DATABASE_URL:-}" ] || ! pg_isready -q -d "$DATABASE_URL" -t 3 2>/dev/null; then
-  # shellcheck source=scripts/pg.sh
-  source scripts/pg.sh
-  trap prikke_pg_stop EXIT
-  prikke_pg_ensure
-fi
-
+# shellcheck source=scripts/api-fixture.sh
+source scripts/api-fixture.sh
 cargo build --quiet -p api-fn
 BIN="${CARGO_TARGET_DIR:-target}/debug/api-fn"
-WORK=$(mktemp -d /tmp/prikke-schemathesis.XXXXXX)
-DB="prikke_schemathesis_$$"
-URL="${DATABASE_URL%/*}/$DB"
-SERVER_PID=""
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-  if declare -F prikke_pg_stop >/dev/null; then prikke_pg_stop; fi
-}
-trap cleanup EXIT
-
-psql -q "$DATABASE_URL" -c "CREATE DATABASE $DB"
-"$BIN" migrate --database-url "$URL" 2>/dev/null
-KEY=$("$BIN" create-org --slug schemathesis --name Schemathesis --tier pro --database-url "$URL" 2>/dev/null \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
-
+api_fixture_db schemathesis "$BIN"
 # Rate limits high enough for the fuzzer; the limiter itself still runs on every request.
-DATABASE_URL="$URL" PRIKKE_ENV=test PRIKKE_BIND=127.0.0.1:0 PRIKKE_MIGRATE=false \
-  PRIKKE_API_RATE_PER_MINUTE=1000000 PRIKKE_PING_RATE_PER_MINUTE=1000000 RUST_LOG=warn \
-  "$BIN" >"$WORK/stdout" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$WORK/stdout" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-BASE=$(sed -n 's/^listening on //p' "$WORK/stdout")
-[ -n "$BASE" ] || { echo "schemathesis: api-fn did not start" >&2; cat "$WORK/server.log" >&2; exit 1; }
+api_fixture_start "$BIN" PRIKKE_API_RATE_PER_MINUTE=1000000 PRIKKE_PING_RATE_PER_MINUTE=1000000 RUST_LOG=warn
 
 set +e
 # from the scratch directory: schemathesis keeps its example database in ./.schemathesis

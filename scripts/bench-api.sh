@@ -13,45 +13,17 @@ cd "$(dirname "$0")/.."
 CLIENTS=${BENCH_CLIENTS:-100}
 SECS=${BENCH_SECS:-15}
 
-if [ -z "${DATABASE_URL:-}" ] || ! pg_isready -q -d "$DATABASE_URL" -t 3 2>/dev/null; then
-  # shellcheck source=scripts/pg.sh
-  source scripts/pg.sh
-  trap prikke_pg_stop EXIT
-  prikke_pg_ensure
-fi
-
+# shellcheck source=scripts/api-fixture.sh
+source scripts/api-fixture.sh
 cargo build --quiet --release -p api-fn --bin api-fn --example load_api
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 BIN="$TARGET/api-fn"
 LOAD="$TARGET/examples/load_api"
-WORK=$(mktemp -d /tmp/prikke-bench.XXXXXX)
-DB="prikke_bench_$$"
-URL="${DATABASE_URL%/*}/$DB"
-SERVER_PID=""
-stop_server() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi; }
-cleanup() {
-  stop_server
-  psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-  if declare -F prikke_pg_stop >/dev/null; then prikke_pg_stop; fi
-}
-trap cleanup EXIT
-
-psql -q "$DATABASE_URL" -c "CREATE DATABASE $DB"
-"$BIN" migrate --database-url "$URL" 2>/dev/null
-KEY=$("$BIN" create-org --slug bench --name Bench --tier pro --database-url "$URL" 2>/dev/null \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
+api_fixture_db bench "$BIN"
 
 start_server() { # $1 = requests per key per minute (0 = limiter off)
-  DATABASE_URL="$URL?sslmode=disable" PRIKKE_ENV=test PRIKKE_BIND=127.0.0.1:0 PRIKKE_MIGRATE=false PRIKKE_DB_MAX_CONNECTIONS=${BENCH_DB_CONNECTIONS:-10} \
-    PRIKKE_API_RATE_PER_MINUTE="$1" RUST_LOG=error "$BIN" >"$WORK/stdout" 2>"$WORK/server.log" &
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    grep -q '^listening on ' "$WORK/stdout" 2>/dev/null && break
-    sleep 0.1
-  done
-  BASE=$(sed -n 's/^listening on //p' "$WORK/stdout")
-  [ -n "$BASE" ] || { cat "$WORK/server.log" >&2; exit 1; }
+  api_fixture_start "$BIN" DATABASE_URL="$URL?sslmode=disable" PRIKKE_DB_MAX_CONNECTIONS="${BENCH_DB_CONNECTIONS:-10}" \
+    PRIKKE_API_RATE_PER_MINUTE="$1" RUST_LOG=error
 }
 
 run() { # $1 scenario, $2 limiter label
@@ -73,11 +45,11 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 start_server 100000000
 run create "on"
 run list "on"
-stop_server
+api_fixture_stop
 start_server 0
 run create "off"
 run list "off"
-stop_server
+api_fixture_stop
 JOBS=$(psql -tA "$URL" -c "SELECT count(*) FROM jobs")
 echo
 echo "($JOBS jobs in the table at the end; list pages are the newest 20.)"
