@@ -93,17 +93,10 @@ impl DispatcherConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
-        let url = match get("DATABASE_URL") {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => u,
-            Some(_) => {
-                problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL".to_owned());
-                String::new()
-            }
-            None => {
-                problems.push("DATABASE_URL is required (e.g. postgres://postgres@127.0.0.1:5432/prikke)".to_owned());
-                String::new()
-            }
-        };
+        let url = store::pool::database_url_setting(get("DATABASE_URL")).unwrap_or_else(|problem| {
+            problems.push(problem);
+            String::new()
+        });
         let mut c = DispatcherConfig::with_database_url(url);
         if let Some(env) = get("PRIKKE_ENV") {
             if ["development", "test", "production"].contains(&env.as_str()) {

@@ -52,10 +52,24 @@ pub const QUEUE_SESSION: &[(&str, &str)] = &[
     ("enable_mergejoin", "off"),
 ];
 
+/// `DATABASE_URL` as the services read it at start-up: the value, or the line to show when it is
+/// missing or not a Postgres URL (each service collects such lines into one error).
+pub fn database_url_setting(value: Option<String>) -> Result<String, String> {
+    match value {
+        Some(u) if is_postgres_url(&u) => Ok(u),
+        Some(_) => Err("DATABASE_URL must be a postgres:// or postgresql:// URL".to_owned()),
+        None => Err("DATABASE_URL is required (e.g. postgres://postgres@127.0.0.1:5432/prikke)".to_owned()),
+    }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens a pool to `url`. Connections are established lazily, so a service can start (and report
 /// itself unhealthy) while the database is down; the first query surfaces any error.
 pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    if !is_postgres_url(url) {
         return Err(sqlx::Error::Configuration("the database URL must start with postgres:// or postgresql://".into()));
     }
     let mut options: PgConnectOptions = url
