@@ -23,5 +23,5 @@ pub mod users;
 pub mod waitlist;
 
 pub use error::StoreError;
-pub use pool::{MIGRATOR, PoolSettings, connect, migrate};
+pub use pool::{MIGRATOR, PoolSettings, connect, connect_with, migrate};
 pub use sqlx::{PgExecutor, PgPool, Postgres, Transaction};

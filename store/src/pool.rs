@@ -30,10 +30,17 @@ impl Default for PoolSettings {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(5),
             application_name: "prikke",
-            session: &[],
+            session: OLTP_SESSION,
         }
     }
 }
+
+/// Settings for every session of the services: no JIT compilation. Every statement they make is
+/// a short OLTP statement, and JIT pays off only for long analytical ones; but the planner decides
+/// by estimated cost, so a stale estimate (or, on a [`QUEUE_SESSION`], a scan that is switched
+/// off and costed at 10^10) had Postgres compile a one-row DELETE to machine code: 155–172 ms of
+/// CPU for a statement that takes 0.1 ms (measured with auto_explain during a fire-precision burst).
+pub const OLTP_SESSION: &[(&str, &str)] = &[("jit", "off")];
 
 /// Planner settings for sessions that work the queue (the dispatcher). Every statement it runs is
 /// meant to be driven by an index (the claim by the partial `executions_due_idx`, the rest by
@@ -46,6 +53,7 @@ impl Default for PoolSettings {
 /// table unless nothing else can answer: every join the dispatcher makes is a batch of keys looked up by index. (The claim
 /// is also planned afresh each time; see `dispatch::claim`. `dispatch::tests` checks its plan.)
 pub const QUEUE_SESSION: &[(&str, &str)] = &[
+    ("jit", "off"),
     ("enable_seqscan", "off"),
     ("enable_bitmapscan", "off"),
     ("enable_hashjoin", "off"),
@@ -72,18 +80,22 @@ pub fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, sqlx::Error
     if !is_postgres_url(url) {
         return Err(sqlx::Error::Configuration("the database URL must start with postgres:// or postgresql://".into()));
     }
-    let mut options: PgConnectOptions = url
-        .parse::<PgConnectOptions>()?
+    Ok(connect_with(url.parse::<PgConnectOptions>()?, settings))
+}
+
+/// [`connect`] with the connection options already parsed.
+pub fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
+    let mut options = options
         .application_name(settings.application_name)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
     if !settings.session.is_empty() {
         options = options.options(settings.session.iter().copied());
     }
-    Ok(PgPoolOptions::new()
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
 }
 
 /// Applies every pending migration (idempotent; sqlx serialises concurrent runs with an advisory
@@ -111,6 +123,23 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(tables, 1);
+    }
+
+    async fn setting(pool: &PgPool, name: &str) -> String {
+        sqlx::query_scalar("SELECT current_setting($1)").bind(name).fetch_one(pool).await.unwrap()
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn sessions_carry_their_settings(_: PgPoolOptions, options: PgConnectOptions) {
+        let plain = connect_with(options.clone(), &PoolSettings::default());
+        assert_eq!(setting(&plain, "jit").await, "off", "no service session compiles statements");
+        assert_eq!(setting(&plain, "enable_seqscan").await, "on");
+        let queue = connect_with(options, &PoolSettings { session: QUEUE_SESSION, ..PoolSettings::default() });
+        for name in ["jit", "enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin"] {
+            assert_eq!(setting(&queue, name).await, "off", "{name} on a queue session");
+        }
+        plain.close().await;
+        queue.close().await;
     }
 
     #[tokio::test]
