@@ -1,7 +1,8 @@
 //! A parsed cron expression bound to a time zone, and the daylight-saving rule that turns its
 //! wall-clock matches into real instants.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -68,8 +69,64 @@ impl PartialEq for CronSchedule {
     }
 }
 
+/// Distinct (expression, time zone) pairs kept parsed. Parsing is the expensive part of a
+/// schedule: croner fills a bit per possible year (1 to 5000) for every expression, ≈ 50 µs,
+/// and the API parses a schedule per job it creates or lists, the scheduler one per due job.
+/// Real workloads use few distinct expressions. About 5 KB each; a full cache starts over.
+const PARSED_CACHE_ENTRIES: usize = 512;
+
+/// Parsed schedules by time zone and expression as written.
+struct ParseCache {
+    capacity: usize,
+    entries: usize,
+    by_zone: HashMap<Tz, HashMap<Box<str>, Arc<ParsedCron>>>,
+}
+
+impl ParseCache {
+    fn new(capacity: usize) -> Self {
+        ParseCache { capacity, entries: 0, by_zone: HashMap::new() }
+    }
+
+    fn get(&self, expr: &str, timezone: Tz) -> Option<Arc<ParsedCron>> {
+        self.by_zone.get(&timezone)?.get(expr).cloned()
+    }
+
+    fn insert(&mut self, expr: &str, timezone: Tz, parsed: Arc<ParsedCron>) {
+        if let Some(kept) = self.by_zone.get_mut(&timezone).and_then(|by_expr| by_expr.get_mut(expr)) {
+            *kept = parsed;
+            return;
+        }
+        if self.entries >= self.capacity {
+            self.by_zone.clear();
+            self.entries = 0;
+        }
+        self.by_zone.entry(timezone).or_default().insert(expr.into(), parsed);
+        self.entries += 1;
+    }
+}
+
+fn parse_cache() -> std::sync::MutexGuard<'static, ParseCache> {
+    static CACHE: OnceLock<Mutex<ParseCache>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| Mutex::new(ParseCache::new(PARSED_CACHE_ENTRIES)))
+        .lock()
+        // a panic cannot leave the map half-changed in a way that matters: entries are whole
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
 impl CronSchedule {
+    /// The schedule of `expr` in `timezone`, parsed once per process (see
+    /// [`PARSED_CACHE_ENTRIES`]); rejected expressions are not kept.
     pub(crate) fn new(expr: &str, timezone: Tz) -> Result<Self, ScheduleError> {
+        if let Some(parsed) = parse_cache().get(expr, timezone) {
+            return Ok(Self { parsed });
+        }
+        let schedule = Self::parse(expr, timezone)?;
+        parse_cache().insert(expr, timezone, Arc::clone(&schedule.parsed));
+        Ok(schedule)
+    }
+
+    fn parse(expr: &str, timezone: Tz) -> Result<Self, ScheduleError> {
         let fields = parse_cron(expr)?;
         let matcher = CronParser::builder()
             .seconds(Seconds::Disallowed)
@@ -218,4 +275,37 @@ fn end_of_gap(timezone: &Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_is_parsed_once_and_shared() {
+        let a = CronSchedule::new("*/7 3 * * MON", chrono_tz::Europe::Oslo).unwrap();
+        let b = CronSchedule::new("*/7 3 * * MON", chrono_tz::Europe::Oslo).unwrap();
+        assert!(Arc::ptr_eq(&a.parsed, &b.parsed));
+        let elsewhere = CronSchedule::new("*/7 3 * * MON", chrono_tz::UTC).unwrap();
+        assert!(!Arc::ptr_eq(&a.parsed, &elsewhere.parsed), "the zone is part of the key");
+        assert_eq!(elsewhere.timezone(), chrono_tz::UTC);
+        assert!(CronSchedule::new("61 * * * *", chrono_tz::UTC).is_err());
+        assert!(CronSchedule::new("61 * * * *", chrono_tz::UTC).is_err(), "a rejected expression stays rejected");
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let mut cache = ParseCache::new(3);
+        let parsed = |e: &str| CronSchedule::parse(e, chrono_tz::UTC).unwrap().parsed;
+        for (i, expr) in ["1 * * * *", "2 * * * *", "3 * * * *"].into_iter().enumerate() {
+            cache.insert(expr, chrono_tz::UTC, parsed(expr));
+            assert_eq!(cache.entries, i + 1);
+        }
+        cache.insert("3 * * * *", chrono_tz::UTC, parsed("3 * * * *"));
+        assert_eq!(cache.entries, 3, "replacing an entry adds none");
+        cache.insert("4 * * * *", chrono_tz::UTC, parsed("4 * * * *"));
+        assert_eq!(cache.entries, 1, "full: started over");
+        assert!(cache.get("1 * * * *", chrono_tz::UTC).is_none());
+        assert_eq!(cache.get("4 * * * *", chrono_tz::UTC).map(|p| p.fields.normalised.clone()), Some("4 * * * *".to_owned()));
+    }
 }
