@@ -22,8 +22,10 @@ pub struct DispatcherConfig {
     /// `PRIKKE_CONCURRENCY_MIN` / `_MAX`: deliveries in flight (adaptive between the two).
     pub concurrency_min: usize,
     pub concurrency_max: usize,
-    /// `PRIKKE_CLAIM_BATCH`: most rows one claim takes.
+    /// `PRIKKE_CLAIM_BATCH`: rows a claim takes; `PRIKKE_CLAIM_BATCH_MAX`: what claims grow to
+    /// while they come back full (see [`crate::pump`]).
     pub claim_batch: usize,
+    pub claim_batch_max: usize,
     /// `PRIKKE_PER_HOST_CONCURRENCY`: most in-flight requests to one target host.
     pub per_host_concurrency: usize,
     /// `PRIKKE_LOOKAHEAD_MS`: how far ahead the leader materialises runs.
@@ -40,6 +42,9 @@ pub struct DispatcherConfig {
     pub lease_margin: Duration,
     /// `PRIKKE_SHUTDOWN_GRACE_SECS`: how long in-flight deliveries may finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `PRIKKE_RECORD_DEFER_MS`: longest an outcome waits in memory while due runs wait to fire
+    /// (0: write at once; see [`crate::recorder`]).
+    pub record_defer: Duration,
     /// `PRIKKE_RESPONSE_BODY_CAP`: bytes of a response body kept in history.
     pub response_body_cap: usize,
     /// `PRIKKE_DB_MAX_CONNECTIONS`.
@@ -74,6 +79,7 @@ impl DispatcherConfig {
             concurrency_min: 16,
             concurrency_max: 512,
             claim_batch: 200,
+            claim_batch_max: 1_000,
             per_host_concurrency: 64,
             lookahead: Duration::from_secs(5),
             prefetch: Duration::from_millis(1000),
@@ -82,6 +88,7 @@ impl DispatcherConfig {
             missed_grace: Duration::from_secs(60),
             lease_margin: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(25),
+            record_defer: crate::recorder::DeferPolicy::default().max_defer,
             response_body_cap: 64 * 1024,
             db_max_connections: 16,
             leader_poll: Duration::from_secs(1),
@@ -138,6 +145,8 @@ impl DispatcherConfig {
         number("PRIKKE_CONCURRENCY_MIN", 1, 10_000, &mut |n| c.concurrency_min = n as usize);
         number("PRIKKE_CONCURRENCY_MAX", 1, 10_000, &mut |n| c.concurrency_max = n as usize);
         number("PRIKKE_CLAIM_BATCH", 1, 5_000, &mut |n| c.claim_batch = n as usize);
+        let mut claim_batch_max = None;
+        number("PRIKKE_CLAIM_BATCH_MAX", 1, 5_000, &mut |n| claim_batch_max = Some(n as usize));
         number("PRIKKE_PER_HOST_CONCURRENCY", 1, 10_000, &mut |n| c.per_host_concurrency = n as usize);
         number("PRIKKE_LOOKAHEAD_MS", 100, 60_000, &mut |n| c.lookahead = Duration::from_millis(n));
         number("PRIKKE_PREFETCH_MS", 0, 10_000, &mut |n| c.prefetch = Duration::from_millis(n));
@@ -146,11 +155,20 @@ impl DispatcherConfig {
         number("PRIKKE_MISSED_GRACE_SECS", 1, 86_400, &mut |n| c.missed_grace = Duration::from_secs(n));
         number("PRIKKE_LEASE_MARGIN_SECS", 5, 3_600, &mut |n| c.lease_margin = Duration::from_secs(n));
         number("PRIKKE_SHUTDOWN_GRACE_SECS", 0, 3_600, &mut |n| c.shutdown_grace = Duration::from_secs(n));
+        number("PRIKKE_RECORD_DEFER_MS", 0, 10_000, &mut |n| c.record_defer = Duration::from_millis(n));
         number("PRIKKE_RESPONSE_BODY_CAP", 0, 1 << 20, &mut |n| c.response_body_cap = n as usize);
         number("PRIKKE_DB_MAX_CONNECTIONS", 4, 200, &mut |n| c.db_max_connections = n as u32);
         number("PRIKKE_LEADER_POLL_MS", 50, 60_000, &mut |n| c.leader_poll = Duration::from_millis(n));
         number("PRIKKE_HEARTBEAT_MS", 100, 60_000, &mut |n| c.heartbeat_every = Duration::from_millis(n));
         number("PRIKKE_RESCUE_EVERY_MS", 100, 600_000, &mut |n| c.rescue_every = Duration::from_millis(n));
+        // unset, the maximum is the default or the base, whichever is larger
+        c.claim_batch_max = claim_batch_max.unwrap_or(c.claim_batch_max.max(c.claim_batch));
+        if c.claim_batch > c.claim_batch_max {
+            problems.push(format!(
+                "PRIKKE_CLAIM_BATCH ({}) must not exceed PRIKKE_CLAIM_BATCH_MAX ({})",
+                c.claim_batch, c.claim_batch_max
+            ));
+        }
         if c.concurrency_min > c.concurrency_max {
             problems.push(format!(
                 "PRIKKE_CONCURRENCY_MIN ({}) must not exceed PRIKKE_CONCURRENCY_MAX ({})",
@@ -184,7 +202,7 @@ mod tests {
     fn a_database_url_is_enough() {
         let c = DispatcherConfig::from_lookup(lookup(&[("DATABASE_URL", "postgres://x@h/db")])).unwrap();
         assert!(c.allow_targets.is_empty(), "private targets are refused unless allowed explicitly");
-        assert_eq!((c.concurrency_min, c.concurrency_max, c.claim_batch), (16, 512, 200));
+        assert_eq!((c.concurrency_min, c.concurrency_max, c.claim_batch, c.claim_batch_max), (16, 512, 200, 1000));
     }
 
     #[test]
@@ -194,11 +212,26 @@ mod tests {
             ("PRIKKE_ALLOW_PRIVATE_TARGETS", "127.0.0.0/8, ::1/128,10.1.2.3"),
             ("PRIKKE_CLAIM_BATCH", "500"),
             ("PRIKKE_PREFETCH_MS", "0"),
+            ("PRIKKE_RECORD_DEFER_MS", "250"),
         ]))
         .unwrap();
         assert_eq!(c.allow_targets.len(), 3);
-        assert_eq!(c.claim_batch, 500);
+        assert_eq!((c.claim_batch, c.claim_batch_max), (500, 1000));
         assert_eq!(c.prefetch, Duration::ZERO);
+        assert_eq!(c.record_defer, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn the_claim_maximum_follows_a_larger_base_unless_set() {
+        let base_only = DispatcherConfig::from_lookup(lookup(&[("DATABASE_URL", "postgres://x@h/db"), ("PRIKKE_CLAIM_BATCH", "2000")])).unwrap();
+        assert_eq!((base_only.claim_batch, base_only.claim_batch_max), (2000, 2000));
+        let err = DispatcherConfig::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://x@h/db"),
+            ("PRIKKE_CLAIM_BATCH", "600"),
+            ("PRIKKE_CLAIM_BATCH_MAX", "300"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("PRIKKE_CLAIM_BATCH (600) must not exceed PRIKKE_CLAIM_BATCH_MAX (300)"), "{err}");
     }
 
     #[test]

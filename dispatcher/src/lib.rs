@@ -8,7 +8,7 @@
 //! - [`listen`]: LISTEN `prikke_due` → wake-ups;
 //! - [`pump`]: claims due runs (SKIP LOCKED, leased), fires each at its instant, signs and
 //!   delivers it, decides retries;
-//! - [`recorder`]: writes outcomes in batches;
+//! - [`recorder`]: writes outcomes in batches, after the firing backlog during a burst;
 //! - [`maintenance`]: heartbeat, rescuer of expired leases, retention and metrics (leader);
 //! - [`ops`]: /health and /metrics.
 //!
@@ -136,7 +136,19 @@ impl Dispatcher {
         ));
         background.spawn(maintenance::rescuer(pool.clone(), clock.clone(), wake.clone(), config.rescue_every, shutdown.clone()));
         background.spawn(maintenance::leader_chores(pool.clone(), clock.clone(), status.clone(), config.retention_every, shutdown.clone()));
-        let recorder = tokio::spawn(recorder::run(pool.clone(), config.instance_id.clone(), clock.clone(), wake.clone(), reports_rx, abandon.clone()));
+        let limit = Arc::new(limit::AdaptiveLimit::new(config.concurrency_min, config.concurrency_max));
+        let recorder = tokio::spawn(recorder::run(
+            recorder::Recorder {
+                pool: pool.clone(),
+                me: config.instance_id.clone(),
+                clock: clock.clone(),
+                wake: wake.clone(),
+                firing: limit.clone(),
+                defer: recorder::DeferPolicy { max_defer: config.record_defer, ..Default::default() },
+            },
+            reports_rx,
+            abandon.clone(),
+        ));
 
         let ctx = pump::Ctx {
             pool: pool.clone(),
@@ -147,7 +159,7 @@ impl Dispatcher {
             reports: reports_tx,
             wake,
             status: status.clone(),
-            limit: Arc::new(limit::AdaptiveLimit::new(config.concurrency_min, config.concurrency_max)),
+            limit,
             held: Arc::new(tokio::sync::Semaphore::new(config.prefetch_max)),
             held_capacity: config.prefetch_max,
             shutdown: shutdown.clone(),
@@ -155,6 +167,7 @@ impl Dispatcher {
         };
         let settings = pump::PumpSettings {
             claim_batch: config.claim_batch,
+            claim_batch_max: config.claim_batch_max,
             prefetch: config.prefetch,
             poll: config.poll,
             lease_margin: config.lease_margin,

@@ -10,22 +10,73 @@
 //!
 //! So a burst quickly gets the maximum, a quiet system holds few resources, and a slow receiver
 //! (bounded separately per host by the delivery module) cannot take every permit.
+//!
+//! Runs waiting here are due and not yet sent: the firing backlog. The recorder defers its writes
+//! while there is one ([`AdaptiveLimit::backlog_drained`]), so a burst gets the cores first.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 pub struct AdaptiveLimit {
     sem: Arc<Semaphore>,
     size: AtomicUsize,
     min: usize,
     max: usize,
+    /// Due runs waiting for a permit.
+    backlog: AtomicUsize,
+    /// Signalled when the backlog falls to zero.
+    drained: Notify,
+}
+
+/// Counts one run in the backlog for as long as it waits (also when the wait is cancelled).
+struct Waiting<'a>(&'a AdaptiveLimit);
+
+impl<'a> Waiting<'a> {
+    fn new(limit: &'a AdaptiveLimit) -> Self {
+        limit.backlog.fetch_add(1, Ordering::AcqRel);
+        Waiting(limit)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.0.backlog.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.drained.notify_waiters();
+        }
+    }
 }
 
 impl AdaptiveLimit {
     pub fn new(min: usize, max: usize) -> Self {
-        AdaptiveLimit { sem: Arc::new(Semaphore::new(min)), size: AtomicUsize::new(min), min, max }
+        AdaptiveLimit {
+            sem: Arc::new(Semaphore::new(min)),
+            size: AtomicUsize::new(min),
+            min,
+            max,
+            backlog: AtomicUsize::new(0),
+            drained: Notify::new(),
+        }
+    }
+
+    /// Due runs waiting for a delivery permit right now.
+    pub fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Acquire)
+    }
+
+    /// Returns once no due run waits for a permit (at once when none does).
+    pub async fn backlog_drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // registered before the check, so a drain between the check and the await is not missed
+            drained.as_mut().enable();
+            if self.backlog() == 0 {
+                return;
+            }
+            drained.await;
+        }
     }
 
     pub fn size(&self) -> usize {
@@ -42,6 +93,7 @@ impl AdaptiveLimit {
             return p;
         }
         self.grow();
+        let _waiting = Waiting::new(self);
         self.sem.clone().acquire_owned().await.expect("the delivery semaphore is never closed")
     }
 
@@ -97,6 +149,44 @@ mod tests {
             l.shrink_if_idle();
         }
         assert_eq!(l.size(), 4, "floored at the minimum");
+    }
+
+    #[tokio::test]
+    async fn counts_the_runs_that_wait_and_signals_when_none_is_left() {
+        let l = Arc::new(AdaptiveLimit::new(1, 1));
+        l.backlog_drained().await; // nothing waits: returns at once
+        let held = l.acquire().await;
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { drop(l.acquire().await) })
+            })
+            .collect();
+        while l.backlog() < 3 {
+            tokio::task::yield_now().await;
+        }
+        let drained = tokio::spawn({
+            let l = l.clone();
+            async move { l.backlog_drained().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!drained.is_finished(), "three runs still wait");
+        drop(held);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        drained.await.unwrap();
+        assert_eq!(l.backlog(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_wait_leaves_the_backlog() {
+        let l = AdaptiveLimit::new(1, 1);
+        let _held = l.acquire().await;
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(10), l.acquire()).await;
+        assert!(gave_up.is_err());
+        assert_eq!(l.backlog(), 0);
+        l.backlog_drained().await;
     }
 
     #[tokio::test]

@@ -15,6 +15,11 @@
 //!     hand the outcome to the recorder, free the permit and the hold slot
 //! ```
 //!
+//! A claim takes `claim_batch` rows; while claims come back full (the queue is deeper than one
+//! claim) the next one takes twice as many, up to `claim_batch_max`, and one that does not fill
+//! goes back to `claim_batch` ([`ClaimSize`]): a deep queue is worked in few large transactions,
+//! a shallow one in small ones.
+//!
 //! Claiming slightly ahead (`prefetch`) takes the claim round trip off the critical path, so a
 //! run fires at its instant rather than at the next claim after it. Claimed runs wait in memory
 //! (at most `held` of them) without holding a delivery permit, so a burst of thousands of runs
@@ -43,6 +48,7 @@ use crate::wake::Wake;
 #[derive(Debug, Clone, Copy)]
 pub struct PumpSettings {
     pub claim_batch: usize,
+    pub claim_batch_max: usize,
     pub prefetch: Duration,
     pub poll: Duration,
     pub lease_margin: Duration,
@@ -69,8 +75,37 @@ pub struct Ctx {
     pub hard_stop: CancellationToken,
 }
 
+/// How many rows the next claim asks for; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimSize {
+    base: usize,
+    max: usize,
+    next: usize,
+}
+
+impl ClaimSize {
+    pub fn new(base: usize, max: usize) -> Self {
+        let base = base.max(1);
+        ClaimSize { base, max: max.max(base), next: base }
+    }
+
+    pub fn next(&self) -> usize {
+        self.next
+    }
+
+    /// After a claim that asked for `wanted` rows and got `got`.
+    pub fn observe(&mut self, wanted: usize, got: usize) {
+        if got < wanted {
+            self.next = self.base;
+        } else if wanted == self.next {
+            self.next = (self.next * 2).min(self.max);
+        }
+    }
+}
+
 pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
     let mut backoff = Duration::from_millis(100);
+    let mut size = ClaimSize::new(settings.claim_batch, settings.claim_batch_max);
     while !ctx.shutdown.is_cancelled() {
         let free = ctx.held.available_permits();
         if free == 0 {
@@ -79,7 +114,7 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
                 p = ctx.held.clone().acquire_owned() => { drop(p); continue }
             }
         }
-        let wanted = free.min(settings.claim_batch);
+        let wanted = free.min(size.next());
         let now = ctx.clock.now();
         let horizon = now + chrono::Duration::from_std(settings.prefetch).unwrap_or_default();
         let claimed = match claim(&ctx, now, horizon, wanted, settings.lease_margin).await {
@@ -98,6 +133,7 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
             }
         };
         let got = claimed.len();
+        size.observe(wanted, got);
         metrics::histogram!("prikke_claim_batch_size").record(got as f64);
         for row in claimed {
             let Ok(slot) = ctx.held.clone().try_acquire_owned() else {
@@ -296,5 +332,29 @@ fn outcome_label(o: &AttemptOutcome) -> &'static str {
         AttemptOutcome::Timeout => "timeout",
         AttemptOutcome::Network { .. } => "network_error",
         AttemptOutcome::Refused { .. } => "refused",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClaimSize;
+
+    #[test]
+    fn claims_grow_while_full_and_start_over_when_not() {
+        let mut size = ClaimSize::new(200, 1000);
+        assert_eq!(size.next(), 200);
+        size.observe(200, 200);
+        assert_eq!(size.next(), 400);
+        size.observe(400, 400);
+        size.observe(800, 800);
+        assert_eq!(size.next(), 1000, "capped at the maximum");
+        size.observe(1000, 1000);
+        assert_eq!(size.next(), 1000);
+        size.observe(1000, 999);
+        assert_eq!(size.next(), 200, "a claim that did not fill: the queue is shallow again");
+        // a claim cut short by free hold slots says nothing about the queue
+        size.observe(50, 50);
+        assert_eq!(size.next(), 200);
+        assert_eq!(ClaimSize::new(300, 100).next(), 300, "a maximum below the base is the base");
     }
 }

@@ -2,17 +2,42 @@
 //! in one short transaction. Deliveries hand their outcome over a bounded channel, so when the
 //! database is slow or down the channel fills and deliveries wait: outcomes are retried until
 //! written, never dropped. Runs released at shutdown go back to pending in the same way.
+//!
+//! Firing comes before recording. Writing outcomes is most of the dispatcher's database work, and
+//! during a burst (thousands of runs due at one second) it competes with the sends for the same
+//! cores. So while due runs wait for a delivery permit (the firing backlog, see
+//! [`crate::limit`]), outcomes are collected in memory, not written:
+//!
+//! ```text
+//!   collecting ──(backlog drained | oldest outcome older than max_defer | max_pending held |
+//!       ▲          a release | the channel closed)──► writing: one batch (≤ RECORD_BATCH)
+//!       │                                                  │
+//!       └───── nothing held, or the backlog is back and ◄──┘ then decide again
+//!              no other reason to write holds
+//! ```
+//!
+//! The recorder keeps taking reports from the channel while it writes, so deliveries wait for it
+//! only when it holds `max_pending` reports or `max_pending_bytes` of captured responses. Once the
+//! oldest held outcome is `max_defer` old, it writes batch after batch until it holds nothing:
+//! a burst shorter than `max_defer` is recorded after it, a longer one mostly while it goes on.
+//!
+//! A deferred outcome is only in memory: if the process dies, the run's lease expires and the
+//! rescuer delivers it again with the same webhook-id (at-least-once, as for any crash between a
+//! send and its write). `max_defer` bounds that window and how late history shows the outcome.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use store::dispatch::{self, Outcome};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
+use crate::limit::AdaptiveLimit;
 use crate::wake::Wake;
 
 /// Most outcomes written per transaction.
@@ -25,56 +50,186 @@ pub enum Report {
     Release(Uuid),
 }
 
-/// Writes reports until every sender is gone and the channel is drained. When `abandon` fires
-/// (well after shutdown) while the database is unreachable, the unwritten batch is dropped: its
-/// leases expire and the rescuer of a surviving instance re-runs it with the same webhook-id.
-pub async fn run(
-    pool: PgPool,
-    me: String,
-    clock: SharedClock,
-    wake: Arc<Wake>,
-    mut rx: mpsc::Receiver<Report>,
-    abandon: CancellationToken,
-) {
-    let mut buf = Vec::with_capacity(RECORD_BATCH);
-    while rx.recv_many(&mut buf, RECORD_BATCH).await > 0 {
-        let mut outcomes = Vec::with_capacity(buf.len());
+/// When deferred outcomes must be written even though runs are still waiting to fire.
+#[derive(Debug, Clone, Copy)]
+pub struct DeferPolicy {
+    /// Longest an outcome waits in memory (`PRIKKE_RECORD_DEFER_MS`; zero: never defer).
+    pub max_defer: Duration,
+    /// Most reports held in memory, and most bytes of captured responses among them.
+    pub max_pending: usize,
+    pub max_pending_bytes: usize,
+}
+
+impl Default for DeferPolicy {
+    fn default() -> Self {
+        DeferPolicy { max_defer: Duration::from_millis(1_000), max_pending: 20 * RECORD_BATCH, max_pending_bytes: 64 << 20 }
+    }
+}
+
+/// The recorder's inputs besides the channel.
+pub struct Recorder {
+    pub pool: PgPool,
+    pub me: String,
+    pub clock: SharedClock,
+    pub wake: Arc<Wake>,
+    /// Whose backlog makes writes wait.
+    pub firing: Arc<AdaptiveLimit>,
+    pub defer: DeferPolicy,
+}
+
+/// Reports received and not yet written, oldest first.
+#[derive(Default)]
+struct Held {
+    reports: VecDeque<Report>,
+    /// When the oldest report held arrived.
+    since: Option<Instant>,
+    releases: usize,
+    bytes: usize,
+}
+
+/// Roughly what a report occupies in memory, most of it the captured response.
+fn weight(report: &Report) -> usize {
+    let record = match report {
+        Report::Release(_) => return 64,
+        Report::Outcome(Outcome::Finished(f)) => &f.record,
+        Report::Outcome(Outcome::Retry { record, .. }) => record,
+    };
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let headers = record.response_headers.as_ref().map_or(0, |h| h.iter().map(|(n, v)| n.len() + v.len() + 48).sum());
+    256 + text(&record.response_body) + text(&record.error) + headers
+}
+
+impl Held {
+    fn take(&mut self, incoming: &mut Vec<Report>) {
+        if self.reports.is_empty() && !incoming.is_empty() {
+            self.since = Some(Instant::now());
+        }
+        for report in incoming.drain(..) {
+            self.releases += usize::from(matches!(report, Report::Release(_)));
+            self.bytes += weight(&report);
+            self.reports.push_back(report);
+        }
+    }
+
+    fn has_room(&self, p: &DeferPolicy) -> bool {
+        self.reports.len() < p.max_pending && self.bytes < p.max_pending_bytes
+    }
+
+    /// The oldest batch, split into outcomes and releases.
+    fn next_batch(&mut self) -> (Vec<Outcome>, Vec<Uuid>) {
+        let n = self.reports.len().min(RECORD_BATCH);
+        let mut outcomes = Vec::with_capacity(n);
         let mut released = Vec::new();
-        for report in buf.drain(..) {
+        for report in self.reports.drain(..n) {
+            self.bytes -= weight(&report);
             match report {
                 Report::Outcome(o) => outcomes.push(o),
                 Report::Release(id) => released.push(id),
             }
         }
-        let mut backoff = Duration::from_millis(50);
+        self.releases -= released.len();
+        if self.reports.is_empty() {
+            self.since = None;
+        }
+        (outcomes, released)
+    }
+}
+
+/// Writes reports until every sender is gone and everything received is written. When `abandon`
+/// fires (well after shutdown) while the database is unreachable, the unwritten batch is dropped:
+/// its leases expire and the rescuer of a surviving instance re-runs it with the same webhook-id.
+pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: CancellationToken) {
+    let mut held = Held::default();
+    let mut incoming = Vec::with_capacity(RECORD_BATCH);
+    let mut open = true;
+    loop {
+        if held.reports.is_empty() {
+            if !open {
+                break;
+            }
+            if rx.recv_many(&mut incoming, RECORD_BATCH).await == 0 {
+                open = false;
+                continue;
+            }
+            held.take(&mut incoming);
+        }
+        // whatever else has arrived, without waiting
+        while open && held.has_room(&r.defer) {
+            match rx.try_recv() {
+                Ok(report) => incoming.push(report),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+            }
+        }
+        held.take(&mut incoming);
+        if open && !must_write(&r, &held) {
+            let deadline = held.since.unwrap_or_else(Instant::now) + r.defer.max_defer;
+            let room = held.has_room(&r.defer);
+            tokio::select! {
+                _ = r.firing.backlog_drained() => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+                n = rx.recv_many(&mut incoming, RECORD_BATCH), if room => {
+                    open = n > 0;
+                    held.take(&mut incoming);
+                }
+            }
+            continue;
+        }
+        let (outcomes, released) = held.next_batch();
+        let write = write_until_done(&r, &outcomes, &released, &abandon);
+        tokio::pin!(write);
+        // keep taking reports while the batch is written, so deliveries do not wait for it
         loop {
-            match write(&pool, &me, &outcomes, &released, &clock).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, pending = outcomes.len() + released.len(), "recording outcomes failed; retrying");
-                    tokio::select! {
-                        _ = abandon.cancelled() => {
-                            tracing::error!(lost = outcomes.len() + released.len(), "gave up recording at shutdown; leases will expire and be rescued");
-                            break;
-                        }
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+            let room = open && held.has_room(&r.defer);
+            tokio::select! {
+                biased;
+                () = &mut write => break,
+                n = rx.recv_many(&mut incoming, RECORD_BATCH), if room => {
+                    open = n > 0;
+                    held.take(&mut incoming);
                 }
             }
         }
         for o in &outcomes {
             if let Outcome::Retry { run_at, .. } = o {
-                wake.hint(*run_at);
+                r.wake.hint(*run_at);
             }
         }
     }
 }
 
-async fn write(pool: &PgPool, me: &str, outcomes: &[Outcome], released: &[Uuid], clock: &SharedClock) -> Result<(), store::StoreError> {
+/// Whether the held reports are to be written now rather than after the firing backlog.
+fn must_write(r: &Recorder, held: &Held) -> bool {
+    r.firing.backlog() == 0
+        || held.releases > 0
+        || !held.has_room(&r.defer)
+        || held.since.is_none_or(|t| t.elapsed() >= r.defer.max_defer)
+}
+
+async fn write_until_done(r: &Recorder, outcomes: &[Outcome], released: &[Uuid], abandon: &CancellationToken) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match write(r, outcomes, released).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, pending = outcomes.len() + released.len(), "recording outcomes failed; retrying");
+                tokio::select! {
+                    _ = abandon.cancelled() => {
+                        tracing::error!(lost = outcomes.len() + released.len(), "gave up recording at shutdown; leases will expire and be rescued");
+                        return;
+                    }
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn write(r: &Recorder, outcomes: &[Outcome], released: &[Uuid]) -> Result<(), store::StoreError> {
     if !outcomes.is_empty() {
-        let mut tx = pool.begin().await?;
-        let report = dispatch::record(&mut tx, me, outcomes).await?;
+        let mut tx = r.pool.begin().await?;
+        let report = dispatch::record(&mut tx, &r.me, outcomes).await?;
         tx.commit().await?;
         metrics::histogram!("prikke_record_batch_size").record(outcomes.len() as f64);
         if report.stale > 0 {
@@ -82,7 +237,7 @@ async fn write(pool: &PgPool, me: &str, outcomes: &[Outcome], released: &[Uuid],
         }
     }
     if !released.is_empty() {
-        let n = dispatch::release(pool, me, released, clock.now()).await?;
+        let n = dispatch::release(&r.pool, &r.me, released, r.clock.now()).await?;
         tracing::info!(released = n, "handed back runs that were claimed but not sent");
     }
     Ok(())

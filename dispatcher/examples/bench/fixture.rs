@@ -103,14 +103,19 @@ pub fn cpu_model() -> String {
 }
 
 /// The production defaults (see DispatcherConfig), with loopback allowed; BENCH_CLAIM_BATCH,
-/// BENCH_CONCURRENCY and BENCH_PER_HOST override batch size, delivery limit and per-host cap.
+/// BENCH_CLAIM_BATCH_MAX, BENCH_CONCURRENCY, BENCH_PER_HOST and BENCH_RECORD_DEFER_MS override batch size, delivery
+/// limit, per-host cap and how long outcomes may wait for the firing backlog.
 pub fn config(url: &str) -> dispatcher::DispatcherConfig {
     let mut c = dispatcher::DispatcherConfig::with_database_url(url);
     c.allow_targets = vec!["127.0.0.0/8".parse().unwrap()];
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
     c.claim_batch = env("BENCH_CLAIM_BATCH").unwrap_or(c.claim_batch);
+    c.claim_batch_max = env("BENCH_CLAIM_BATCH_MAX").unwrap_or(c.claim_batch_max).max(c.claim_batch);
     c.concurrency_max = env("BENCH_CONCURRENCY").unwrap_or(c.concurrency_max);
     c.per_host_concurrency = env("BENCH_PER_HOST").unwrap_or(c.per_host_concurrency);
+    if let Some(ms) = env("BENCH_RECORD_DEFER_MS") {
+        c.record_defer = std::time::Duration::from_millis(ms as u64);
+    }
     c.instance_id = "bench".into();
     c
 }

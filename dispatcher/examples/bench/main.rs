@@ -5,7 +5,8 @@
 //! - throughput: N due executions (default 100,000), receiver on 127.0.0.1, every call signed and
 //!   recorded: deliveries/s, next to the claim+record SQL ceiling measured in the same run;
 //! - precision: 10,000 cron jobs due at the same second (lag p50/p99 from scheduled_for to the
-//!   request's arrival), then 100,000 due at the same minute (all fired within it?);
+//!   request's arrival), then 100,000 due at the same minute (all fired within it?; BENCH_MINUTE=0
+//!   skips this part);
 //! - scale: the scheduler's tick cost with 10,000 vs 1,000,000 enabled jobs, 1,000 due each time.
 
 mod fixture;

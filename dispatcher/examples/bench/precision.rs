@@ -13,6 +13,9 @@ use crate::receiver;
 pub async fn run(server: &str, burst: usize, minute: usize) {
     let (p50, p99, max) = burst_lag(server, burst).await;
     println!("RESULT precision jobs={burst} p50_ms={p50:.0} p99_ms={p99:.0} max_ms={max:.0}");
+    if minute == 0 {
+        return;
+    }
     let (_, _, last) = burst_lag(server, minute).await;
     println!(
         "RESULT minute jobs={minute} last_fired_after_ms={last:.0} within_the_minute={}",

@@ -19,7 +19,8 @@ pub async fn run(server: &str, n: usize) {
     let (addr, log) = receiver::start(false);
     let org = fixture::org(&db.pool).await;
     let url = format!("http://{addr}/hook");
-    let claim_batch = fixture::config(&db.url).claim_batch;
+    // on a queue this deep every claim after the first few is as large as the dispatcher's may grow
+    let claim_batch = fixture::config(&db.url).claim_batch_max;
     fixture::executions(&db.pool, org, &url, Utc::now() - chrono::Duration::seconds(1), n).await;
     fixture::vacuum(&db.pool).await;
 
@@ -27,8 +28,8 @@ pub async fn run(server: &str, n: usize) {
     let c = fixture::config(&db.url);
     println!(
         "claim+record SQL alone: {ceiling:.0} rows/s (claim batch {claim_batch}, record batch ≤ 1000, pipelined like the dispatcher)\n\
-         dispatcher settings: claim batch {}, delivery limit {}..{}, per-host cap {}",
-        c.claim_batch, c.concurrency_min, c.concurrency_max, c.per_host_concurrency
+         dispatcher settings: claim batch {} growing to {}, delivery limit {}..{}, per-host cap {}",
+        c.claim_batch, c.claim_batch_max, c.concurrency_min, c.concurrency_max, c.per_host_concurrency
     );
 
     reset(&db.pool).await;

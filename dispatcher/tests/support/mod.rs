@@ -14,6 +14,7 @@ use dispatcher::{Dispatcher, DispatcherConfig, SharedClock};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+#[allow(unused_imports)] // each test binary compiles this module and uses a part of it
 pub use receiver::{Receiver, Reply};
 
 /// A signing secret every test organization gets (the tests verify signatures by hand with it).
