@@ -46,6 +46,10 @@ fn args() -> Args {
     args
 }
 
+/// The same allocator as the dispatcher binary, so the figure is the production path's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = args();
     let runtime = tokio::runtime::Builder::new_multi_thread()
