@@ -170,7 +170,8 @@ impl Dispatcher {
             claim_batch_max: config.claim_batch_max,
             prefetch: config.prefetch,
             poll: config.poll,
-            lease_margin: config.lease_margin,
+            // an outcome may wait up to record_defer in memory: the lease covers that wait too
+            lease_margin: config.lease_margin + config.record_defer,
         };
         let pump = tokio::spawn(pump::run(ctx, settings, deliveries.clone()));
 

@@ -210,7 +210,7 @@ async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
                     )),
                 });
                 drop(permit);
-                report(&ctx, Report::Outcome(skipped), slot).await;
+                report(&ctx, outcome_report(&row, skipped), slot).await;
                 return;
             }
             Ok(None) => {}
@@ -251,7 +251,13 @@ async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
     tracing::debug!(execution_id = %row.id, job_id = ?row.job_id, org_id = %row.org_id, attempt = row.attempt,
                     status = ?delivery.response_status, "delivered");
     let outcome = classify(&row, delivery, rand::random::<f64>());
-    report(&ctx, Report::Outcome(outcome), slot).await;
+    report(&ctx, outcome_report(&row, outcome), slot).await;
+}
+
+/// A run of a job that skips on overlap stays `running` until its outcome is written, and the
+/// job's next run checks exactly that: such outcomes are written at once, never deferred.
+fn outcome_report(row: &Claimed, outcome: Outcome) -> Report {
+    if row.skip_if_running { Report::Prompt(outcome) } else { Report::Outcome(outcome) }
 }
 
 /// Hands a report to the recorder, then frees the run's hold slot.

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //!   collecting ──(backlog drained | oldest outcome older than max_defer | max_pending held |
-//!       ▲          a release | the channel closed)──► writing: one batch (≤ RECORD_BATCH)
+//!       ▲          a release or a prompt outcome | the channel closed)──► writing: one batch
 //!       │                                                  │
 //!       └───── nothing held, or the backlog is back and ◄──┘ then decide again
 //!              no other reason to write holds
@@ -23,7 +23,10 @@
 //!
 //! A deferred outcome is only in memory: if the process dies, the run's lease expires and the
 //! rescuer delivers it again with the same webhook-id (at-least-once, as for any crash between a
-//! send and its write). `max_defer` bounds that window and how late history shows the outcome.
+//! send and its write). `max_defer` bounds that window and how late history shows the outcome;
+//! leases are taken `max_defer` longer so a deferred outcome is never older than its lease.
+//! Outcomes of jobs that skip on overlap are never deferred: the job's next run reads whether
+//! this one is still `running`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -46,6 +49,9 @@ pub const RECORD_BATCH: usize = 1_000;
 #[derive(Debug)]
 pub enum Report {
     Outcome(Outcome),
+    /// An outcome another run waits on (its job skips a run while the previous one is still
+    /// running): written without deferral, ahead of deferred ones.
+    Prompt(Outcome),
     /// Claimed but never sent (shutdown): hand it back.
     Release(Uuid),
 }
@@ -84,6 +90,7 @@ struct Held {
     /// When the oldest report held arrived.
     since: Option<Instant>,
     releases: usize,
+    prompt: usize,
     bytes: usize,
 }
 
@@ -91,8 +98,8 @@ struct Held {
 fn weight(report: &Report) -> usize {
     let record = match report {
         Report::Release(_) => return 64,
-        Report::Outcome(Outcome::Finished(f)) => &f.record,
-        Report::Outcome(Outcome::Retry { record, .. }) => record,
+        Report::Outcome(Outcome::Finished(f)) | Report::Prompt(Outcome::Finished(f)) => &f.record,
+        Report::Outcome(Outcome::Retry { record, .. }) | Report::Prompt(Outcome::Retry { record, .. }) => record,
     };
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let headers = record.response_headers.as_ref().map_or(0, |h| h.iter().map(|(n, v)| n.len() + v.len() + 48).sum());
@@ -107,12 +114,25 @@ impl Held {
         for report in incoming.drain(..) {
             self.releases += usize::from(matches!(report, Report::Release(_)));
             self.bytes += weight(&report);
-            self.reports.push_back(report);
+            if matches!(report, Report::Prompt(_)) {
+                self.prompt += 1;
+                self.reports.push_front(report); // into the next batch
+            } else {
+                self.reports.push_back(report);
+            }
         }
     }
 
     fn has_room(&self, p: &DeferPolicy) -> bool {
-        self.reports.len() < p.max_pending && self.bytes < p.max_pending_bytes
+        self.room(p) > 0
+    }
+
+    /// How many more reports may be taken (at most one batch at a time).
+    fn room(&self, p: &DeferPolicy) -> usize {
+        if self.bytes >= p.max_pending_bytes {
+            return 0;
+        }
+        p.max_pending.saturating_sub(self.reports.len()).min(RECORD_BATCH)
     }
 
     /// The oldest batch, split into outcomes and releases.
@@ -124,6 +144,10 @@ impl Held {
             self.bytes -= weight(&report);
             match report {
                 Report::Outcome(o) => outcomes.push(o),
+                Report::Prompt(o) => {
+                    self.prompt -= 1;
+                    outcomes.push(o);
+                }
                 Report::Release(id) => released.push(id),
             }
         }
@@ -164,11 +188,11 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
         held.take(&mut incoming);
         if open && !must_write(&r, &held) {
             let deadline = held.since.unwrap_or_else(Instant::now) + r.defer.max_defer;
-            let room = held.has_room(&r.defer);
+            let room = held.room(&r.defer);
             tokio::select! {
                 _ = r.firing.backlog_drained() => {}
                 _ = tokio::time::sleep_until(deadline) => {}
-                n = rx.recv_many(&mut incoming, RECORD_BATCH), if room => {
+                n = rx.recv_many(&mut incoming, room), if room > 0 => {
                     open = n > 0;
                     held.take(&mut incoming);
                 }
@@ -180,11 +204,11 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
         tokio::pin!(write);
         // keep taking reports while the batch is written, so deliveries do not wait for it
         loop {
-            let room = open && held.has_room(&r.defer);
+            let room = if open { held.room(&r.defer) } else { 0 };
             tokio::select! {
                 biased;
                 () = &mut write => break,
-                n = rx.recv_many(&mut incoming, RECORD_BATCH), if room => {
+                n = rx.recv_many(&mut incoming, room), if room > 0 => {
                     open = n > 0;
                     held.take(&mut incoming);
                 }
@@ -202,6 +226,7 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
 fn must_write(r: &Recorder, held: &Held) -> bool {
     r.firing.backlog() == 0
         || held.releases > 0
+        || held.prompt > 0
         || !held.has_room(&r.defer)
         || held.since.is_none_or(|t| t.elapsed() >= r.defer.max_defer)
 }

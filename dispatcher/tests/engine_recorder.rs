@@ -1,6 +1,6 @@
 //! The recorder against real Postgres: outcomes wait in memory while due runs wait for a delivery
 //! permit (the firing backlog), and are written once it drains or they are `max_defer` old;
-//! hand-backs and a closed channel never wait.
+//! hand-backs, outcomes another run waits on and a closed channel never wait.
 
 mod support;
 
@@ -36,8 +36,12 @@ async fn claimed(pool: &PgPool, n: usize) -> Vec<Uuid> {
 }
 
 fn success(id: Uuid) -> Report {
+    Report::Outcome(succeeded(id))
+}
+
+fn succeeded(id: Uuid) -> Outcome {
     let now = Utc::now();
-    Report::Outcome(Outcome::Finished(Finished {
+    Outcome::Finished(Finished {
         record: AttemptRecord {
             id,
             attempt: 1,
@@ -51,7 +55,7 @@ fn success(id: Uuid) -> Report {
         },
         status: FinalStatus::Success,
         reason: None,
-    }))
+    })
 }
 
 async fn status(pool: &PgPool, id: Uuid) -> String {
@@ -112,9 +116,27 @@ async fn outcomes_wait_for_the_firing_backlog_then_are_written(pool: PgPool) {
 async fn a_deferred_outcome_is_written_when_it_is_max_defer_old(pool: PgPool) {
     let ids = claimed(&pool, 1).await;
     let (limit, _held, _waiter) = busy_limit().await;
-    let (tx, recorder) = start(&pool, limit.clone(), Duration::from_millis(200));
+    let max_defer = Duration::from_millis(500);
+    let (tx, recorder) = start(&pool, limit.clone(), max_defer);
+    let sent = std::time::Instant::now();
     tx.send(success(ids[0])).await.unwrap();
     assert_eq!(support::wait_final(&pool, ids[0], Duration::from_secs(10)).await.status, "success");
+    assert!(sent.elapsed() >= max_defer, "written after {:?}, before it was max_defer old", sent.elapsed());
+    assert_eq!(limit.backlog(), 1, "written while the backlog was still there");
+    drop(tx);
+    recorder.await.unwrap();
+}
+
+/// A run of an `overlap: skip` job stays `running` until its outcome is written, and the job's
+/// next run reads that: its outcome must not wait behind a burst.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_outcome_another_run_waits_on_is_not_deferred(pool: PgPool) {
+    let ids = claimed(&pool, 2).await;
+    let (limit, _held, _waiter) = busy_limit().await;
+    let (tx, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
+    tx.send(success(ids[0])).await.unwrap();
+    tx.send(Report::Prompt(succeeded(ids[1]))).await.unwrap();
+    assert_eq!(support::wait_final(&pool, ids[1], Duration::from_secs(10)).await.status, "success");
     assert_eq!(limit.backlog(), 1, "written while the backlog was still there");
     drop(tx);
     recorder.await.unwrap();
