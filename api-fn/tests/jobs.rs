@@ -212,10 +212,13 @@ async fn patch_merges_revalidates_and_moves_the_cursor_only_for_a_new_schedule(p
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the Free plan's minimum interval holds on update");
     assert_eq!(r.field_errors()[0].1, "schedule_interval_below_tier");
 
-    let r = api.call(Method::PATCH, &path, &org.api_key, Some(json!({"schedule": {"kind": "cron", "expr": "0 3 * * *"}}))).await;
+    // at :30, so the daily run can never be the hourly one's next :00 (with "0 3 * * *" this
+    // failed every day between 02:00 and 03:00 UTC)
+    let r = api.call(Method::PATCH, &path, &org.api_key, Some(json!({"schedule": {"kind": "cron", "expr": "30 3 * * *"}}))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["interval_minutes"], 1440);
     assert_ne!(r.json["next_run_at"], before["next_run_at"]);
+    assert!(r.json["next_run_at"].as_str().is_some_and(|t| t.ends_with("T03:30:00Z")), "{}", r.json["next_run_at"]);
 
     let r = api.call(Method::PATCH, &path, &org.api_key, Some(json!({"enabled": false}))).await;
     assert_eq!((r.json["enabled"].as_bool(), r.json["next_run_at"].is_string()), (Some(false), true), "disabling keeps the cursor");
