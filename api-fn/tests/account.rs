@@ -35,11 +35,15 @@ async fn usage_shows_quota_jobs_and_limits(pool: PgPool) {
     let api = Api::new(pool.clone());
     let org = api.org("acme", Tier::Free).await;
     api.job(&org.api_key, hourly("a")).await;
-    sqlx::query("INSERT INTO usage_counters (org_id, month, executions, over_quota) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 1200, 3)")
-        .bind(org.org_id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    // this month and the next: the figures still hold if the month turns while the test runs
+    sqlx::query(
+        "INSERT INTO usage_counters (org_id, month, executions, over_quota)
+         SELECT $1, (date_trunc('month', now() AT TIME ZONE 'UTC') + m * interval '1 month')::date, 1200, 3 FROM generate_series(0, 1) m",
+    )
+    .bind(org.org_id)
+    .execute(&pool)
+    .await
+    .unwrap();
     let r = api.get("/api/v1/usage", &org.api_key).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["plan"], "free");

@@ -103,11 +103,15 @@ async fn a_used_up_quota_refuses_new_runs(pool: PgPool) {
     let api = Api::new(pool.clone());
     let org = api.org("acme", Tier::Free).await;
     let id = api.job(&org.api_key, hourly("a")).await;
-    sqlx::query("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 5000)")
-        .bind(org.org_id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    // this month and the next: the quota still holds if the month turns while the test runs
+    sqlx::query(
+        "INSERT INTO usage_counters (org_id, month, executions)
+         SELECT $1, (date_trunc('month', now() AT TIME ZONE 'UTC') + m * interval '1 month')::date, 5000 FROM generate_series(0, 1) m",
+    )
+    .bind(org.org_id)
+    .execute(&pool)
+    .await
+    .unwrap();
     let r = api.call(Method::POST, &format!("/api/v1/jobs/{id}/trigger"), &org.api_key, None).await;
     assert_eq!((r.status, r.problem()), (StatusCode::FORBIDDEN, "quota-exceeded"));
     assert!(r.json["detail"].as_str().unwrap().contains("5000 executions of the Free plan"), "{r:?}");

@@ -150,7 +150,7 @@ async fn overlap_skip_records_a_run_that_came_due_while_the_previous_ran(pool: P
         org,
         json!({"name": "slow", "url": receiver.url("/slow"), "overlap": "skip",
                "schedule": {"kind": "cron", "expr": "0 0 1 1 *"}}),
-        now,
+        now + chrono::Duration::days(400), // its own next run stays out of the test, even on 31 December
     )
     .await;
     let mut tx = pool.begin().await.unwrap();
@@ -175,11 +175,15 @@ async fn overlap_skip_records_a_run_that_came_due_while_the_previous_ran(pool: P
 async fn over_quota_runs_are_skipped_at_dispatch_not_dropped(pool: PgPool) {
     let receiver = Receiver::ok().await;
     let org = support::org(&pool, Tier::Free).await;
-    sqlx::query("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 5000)")
-        .bind(org)
-        .execute(&pool)
-        .await
-        .unwrap();
+    // this month and the next: the quota still holds if the month turns while the test runs
+    sqlx::query(
+        "INSERT INTO usage_counters (org_id, month, executions)
+         SELECT $1, (date_trunc('month', now() AT TIME ZONE 'UTC') + m * interval '1 month')::date, 5000 FROM generate_series(0, 1) m",
+    )
+    .bind(org)
+    .execute(&pool)
+    .await
+    .unwrap();
     let d = support::start(&pool, shared(SystemClock), |_| {}).await;
     let id = support::queue(&pool, org, &receiver.url("/q"), Utc::now(), 5, 1).await;
     let e = support::wait_final(&pool, id, Duration::from_secs(10)).await;
@@ -193,7 +197,12 @@ async fn over_quota_runs_are_skipped_at_dispatch_not_dropped(pool: PgPool) {
 async fn after_downtime_the_missed_run_policy_runs_once(pool: PgPool) {
     let receiver = Receiver::ok().await;
     let org = support::org(&pool, Tier::Pro).await;
-    let now = Utc::now();
+    // 15 s into a minute, so that minute's run cannot turn into a missed one while the dispatcher
+    // starts (with the real clock at hh:mm:59.9 it did, and nothing before it ran)
+    let real = Utc::now();
+    let mid = (real + chrono::Duration::minutes(1)).duration_trunc(chrono::Duration::minutes(1)).unwrap() + chrono::Duration::seconds(15);
+    let clock = OffsetClock(mid - real);
+    let now = dispatcher::Clock::now(&clock);
     let job = support::job(
         &pool,
         org,
@@ -204,7 +213,7 @@ async fn after_downtime_the_missed_run_policy_runs_once(pool: PgPool) {
     // the dispatcher was "down" for ten minutes: the cursor is ten occurrences behind
     let behind = now.duration_trunc(chrono::Duration::minutes(1)).unwrap() - chrono::Duration::minutes(10);
     sqlx::query("UPDATE jobs SET next_run_at = $2 WHERE id = $1").bind(job.id).bind(behind).execute(&pool).await.unwrap();
-    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let d = support::start(&pool, shared(clock), |_| {}).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
     let counts: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status, count(*) FROM executions WHERE job_id = $1 AND scheduled_for < $2 GROUP BY status ORDER BY status",
