@@ -96,10 +96,13 @@ struct Held {
 
 /// Roughly what a report occupies in memory, most of it the captured response.
 fn weight(report: &Report) -> usize {
-    let record = match report {
+    let outcome = match report {
         Report::Release(_) => return 64,
-        Report::Outcome(Outcome::Finished(f)) | Report::Prompt(Outcome::Finished(f)) => &f.record,
-        Report::Outcome(Outcome::Retry { record, .. }) | Report::Prompt(Outcome::Retry { record, .. }) => record,
+        Report::Outcome(o) | Report::Prompt(o) => o,
+    };
+    let record = match outcome {
+        Outcome::Finished(f) => &f.record,
+        Outcome::Retry { record, .. } => record,
     };
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let headers = record.response_headers.as_ref().map_or(0, |h| h.iter().map(|(n, v)| n.len() + v.len() + 48).sum());

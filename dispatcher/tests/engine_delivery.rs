@@ -13,12 +13,17 @@ use serde_json::json;
 use sqlx::PgPool;
 use support::{Receiver, Reply, shared};
 
-/// A clock whose "now" is 2.5 s before a minute boundary, so a `* * * * *` job is due shortly.
-fn clock_before_a_minute() -> (OffsetClock, chrono::DateTime<Utc>) {
+/// A clock whose "now" is `from` away from a minute boundary (which it returns), so a test
+/// decides where in its minute it runs instead of the wall clock.
+fn clock_at(from: chrono::Duration) -> (OffsetClock, chrono::DateTime<Utc>) {
     let real = Utc::now();
     let boundary = (real + chrono::Duration::seconds(70)).duration_trunc(chrono::Duration::minutes(1)).unwrap();
-    let offset = (boundary - chrono::Duration::milliseconds(2500)) - real;
-    (OffsetClock(offset), boundary)
+    (OffsetClock(boundary + from - real), boundary)
+}
+
+/// 2.5 s before a minute boundary, so a `* * * * *` job is due shortly.
+fn clock_before_a_minute() -> (OffsetClock, chrono::DateTime<Utc>) {
+    clock_at(chrono::Duration::milliseconds(-2500))
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -199,9 +204,7 @@ async fn after_downtime_the_missed_run_policy_runs_once(pool: PgPool) {
     let org = support::org(&pool, Tier::Pro).await;
     // 15 s into a minute, so that minute's run cannot turn into a missed one while the dispatcher
     // starts (with the real clock at hh:mm:59.9 it did, and nothing before it ran)
-    let real = Utc::now();
-    let mid = (real + chrono::Duration::minutes(1)).duration_trunc(chrono::Duration::minutes(1)).unwrap() + chrono::Duration::seconds(15);
-    let clock = OffsetClock(mid - real);
+    let (clock, _) = clock_at(chrono::Duration::seconds(15));
     let now = dispatcher::Clock::now(&clock);
     let job = support::job(
         &pool,
