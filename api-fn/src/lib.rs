@@ -1,6 +1,8 @@
 //! Prikke's REST API and dashboard as one axum router. The binary serves it under `lambda_http`
 //! on AWS Lambda or on a plain local listener; tests drive the same router.
 
+pub mod batch;
+pub mod coalesce;
 pub mod config;
 pub mod health;
 pub mod monitor_state;
@@ -27,11 +29,15 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// This instance's rate-limit leases (see [`rate_limit`]).
     pub limiter: rate_limit::Limiter,
+    /// Statements shared by concurrent requests (see [`coalesce`]).
+    pub batches: batch::Batches,
 }
 
 impl AppState {
+    /// Must be called on a tokio runtime: it starts the workers of [`batch::Batches`].
     pub fn new(pool: PgPool, config: Config) -> Self {
-        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default() }
+        let batches = batch::Batches::spawn(&pool);
+        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default(), batches }
     }
 }
 

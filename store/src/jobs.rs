@@ -96,48 +96,98 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
+/// A spec's writable columns as stored.
+struct Columns {
+    key: Option<String>,
+    name: String,
+    url: String,
+    method: &'static str,
+    headers: sqlx::types::Json<Vec<(String, String)>>,
+    body: Option<String>,
+    timeout_secs: i32,
+    enabled: bool,
+    schedule_kind: &'static str,
+    cron_expr: Option<String>,
+    timezone: String,
+    once_at: Option<DateTime<Utc>>,
+    interval_minutes: Option<i32>,
+    retry_max_attempts: i16,
+    retry_base_delay_secs: i32,
+    retry_max_delay_secs: i32,
+    catch_up: &'static str,
+    catch_up_cap: i16,
+    overlap: &'static str,
+    completion_window_secs: Option<i32>,
+}
+
+impl Columns {
+    fn of(spec: &JobSpec) -> Columns {
+        let (cron_expr, timezone, once_at) = match &spec.schedule {
+            Schedule::Cron(c) => (Some(c.expr().to_owned()), c.timezone().name().to_owned(), None),
+            Schedule::Once(at) => (None, "UTC".to_owned(), Some(*at)),
+        };
+        let (retry_max_attempts, base, max) = RetryPolicyInput::from(spec.retry).resolved();
+        let (catch_up, catch_up_cap) = match spec.catch_up {
+            CatchUp::RunOnce => ("run_once", 10),
+            CatchUp::RunAll { cap } => ("run_all", cap.get() as i16),
+            CatchUp::Skip => ("skip", 10),
+        };
+        Columns {
+            key: spec.key.as_ref().map(|k| k.as_str().to_owned()),
+            name: spec.name.as_str().to_owned(),
+            url: spec.url.as_str().to_owned(),
+            method: spec.method.as_str(),
+            headers: sqlx::types::Json(spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect()),
+            body: spec.body.as_ref().map(|b| b.as_str().to_owned()),
+            timeout_secs: i32::from(spec.timeout.secs()),
+            enabled: spec.enabled,
+            schedule_kind: spec.schedule.kind(),
+            cron_expr,
+            timezone,
+            once_at,
+            interval_minutes: spec.interval_minutes.map(|m| m as i32),
+            retry_max_attempts: i16::from(retry_max_attempts),
+            retry_base_delay_secs: base as i32,
+            retry_max_delay_secs: max as i32,
+            catch_up,
+            catch_up_cap,
+            overlap: match spec.overlap {
+                domain::job::Overlap::Allow => "allow",
+                domain::job::Overlap::Skip => "skip",
+            },
+            completion_window_secs: spec.completion_window.map(|w| w.secs() as i32),
+        }
+    }
+}
+
 /// The values bound for the writable columns, in this order:
-/// $3 key … $21 completion_window_secs, $22 next_run_at (after $1 org_id / $2 id).
+/// $3 key … $22 completion_window_secs, $23 next_run_at (after $1 org_id / $2 id).
 fn bind_spec<'q, O>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     spec: &JobSpec,
     next_run_at: Option<DateTime<Utc>>,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
-    let (cron_expr, timezone, once_at) = match &spec.schedule {
-        Schedule::Cron(c) => (Some(c.expr().to_owned()), c.timezone().name().to_owned(), None),
-        Schedule::Once(at) => (None, "UTC".to_owned(), Some(*at)),
-    };
-    let (max_attempts, base, max) = RetryPolicyInput::from(spec.retry).resolved();
-    let (catch_up, cap) = match spec.catch_up {
-        CatchUp::RunOnce => ("run_once", 10),
-        CatchUp::RunAll { cap } => ("run_all", cap.get() as i16),
-        CatchUp::Skip => ("skip", 10),
-    };
-    let overlap = match spec.overlap {
-        domain::job::Overlap::Allow => "allow",
-        domain::job::Overlap::Skip => "skip",
-    };
-    q.bind(spec.key.as_ref().map(|k| k.as_str().to_owned()))
-        .bind(spec.name.as_str().to_owned())
-        .bind(spec.url.as_str().to_owned())
-        .bind(spec.method.as_str())
-        .bind(sqlx::types::Json(headers))
-        .bind(spec.body.as_ref().map(|b| b.as_str().to_owned()))
-        .bind(i32::from(spec.timeout.secs()))
-        .bind(spec.enabled)
-        .bind(spec.schedule.kind())
-        .bind(cron_expr)
-        .bind(timezone)
-        .bind(once_at)
-        .bind(spec.interval_minutes.map(|m| m as i32))
-        .bind(i16::from(max_attempts))
-        .bind(base as i32)
-        .bind(max as i32)
-        .bind(catch_up)
-        .bind(cap)
-        .bind(overlap)
-        .bind(spec.completion_window.map(|w| w.secs() as i32))
+    let c = Columns::of(spec);
+    q.bind(c.key)
+        .bind(c.name)
+        .bind(c.url)
+        .bind(c.method)
+        .bind(c.headers)
+        .bind(c.body)
+        .bind(c.timeout_secs)
+        .bind(c.enabled)
+        .bind(c.schedule_kind)
+        .bind(c.cron_expr)
+        .bind(c.timezone)
+        .bind(c.once_at)
+        .bind(c.interval_minutes)
+        .bind(c.retry_max_attempts)
+        .bind(c.retry_base_delay_secs)
+        .bind(c.retry_max_delay_secs)
+        .bind(c.catch_up)
+        .bind(c.catch_up_cap)
+        .bind(c.overlap)
+        .bind(c.completion_window_secs)
         .bind(next_run_at)
 }
 
@@ -184,6 +234,90 @@ pub async fn insert_spec(
     .bind(id);
     let (created_at, updated_at) = bind_spec(q, spec, next_run_at).fetch_one(db).await?;
     Ok(Job { id, org_id, spec: spec.clone(), next_run_at, created_at, updated_at })
+}
+
+/// One job to create with [`insert_specs`].
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub org_id: Uuid,
+    pub id: Uuid,
+    pub spec: JobSpec,
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// Creates several jobs in one statement (the API coalesces the creates of concurrent
+/// requests): one result per job, in order. A job whose sync key another job of its organization
+/// has (already, or earlier in `jobs`) is not written and gets
+/// `StoreError::Conflict { constraint: "jobs_org_key" }`, as [`insert_spec`] would give it. When
+/// Postgres refuses the statement for another reason, each job is written on its own, so every
+/// job gets its own outcome and none is refused for another's fault. The outer error is a failure
+/// to reach the database at all: nothing was written.
+pub async fn insert_specs(db: &sqlx::PgPool, jobs: &[NewJob]) -> StoreResult<Vec<StoreResult<Job>>> {
+    match insert_specs_at_once(db, jobs).await {
+        Ok(stamps) => Ok(jobs
+            .iter()
+            .map(|j| match stamps.get(&j.id) {
+                Some(&(created_at, updated_at)) => Ok(Job { id: j.id, org_id: j.org_id, spec: j.spec.clone(), next_run_at: j.next_run_at, created_at, updated_at }),
+                None => Err(StoreError::Conflict { constraint: "jobs_org_key".to_owned() }),
+            })
+            .collect()),
+        Err(StoreError::Database(e)) if !matches!(e, sqlx::Error::Database(_)) => Err(StoreError::Database(e)),
+        Err(e) if jobs.len() == 1 => Ok(vec![Err(e)]),
+        Err(_) => {
+            let mut out = Vec::with_capacity(jobs.len());
+            for j in jobs {
+                out.push(insert_spec(db, j.org_id, j.id, &j.spec, j.next_run_at).await);
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn insert_specs_at_once(
+    db: &sqlx::PgPool,
+    jobs: &[NewJob],
+) -> StoreResult<std::collections::HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>> {
+    let cols: Vec<Columns> = jobs.iter().map(|j| Columns::of(&j.spec)).collect();
+    fn each<T>(cols: &[Columns], f: impl Fn(&Columns) -> T) -> Vec<T> {
+        cols.iter().map(f).collect()
+    }
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "INSERT INTO jobs (org_id, id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
+                           cron_expr, timezone, once_at, interval_minutes, retry_max_attempts, retry_base_delay_secs,
+                           retry_max_delay_secs, catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                              $8::text[], $9::int4[], $10::bool[], $11::text[], $12::text[], $13::text[],
+                              $14::timestamptz[], $15::int4[], $16::int2[], $17::int4[], $18::int4[], $19::text[],
+                              $20::int2[], $21::text[], $22::int4[], $23::timestamptz[])
+         ON CONFLICT (org_id, key) WHERE key IS NOT NULL DO NOTHING
+         RETURNING id, created_at, updated_at",
+    )
+    .bind(jobs.iter().map(|j| j.org_id).collect::<Vec<_>>())
+    .bind(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
+    .bind(each(&cols, |c| c.key.clone()))
+    .bind(each(&cols, |c| c.name.clone()))
+    .bind(each(&cols, |c| c.url.clone()))
+    .bind(each(&cols, |c| c.method))
+    .bind(each(&cols, |c| c.headers.clone()))
+    .bind(each(&cols, |c| c.body.clone()))
+    .bind(each(&cols, |c| c.timeout_secs))
+    .bind(each(&cols, |c| c.enabled))
+    .bind(each(&cols, |c| c.schedule_kind))
+    .bind(each(&cols, |c| c.cron_expr.clone()))
+    .bind(each(&cols, |c| c.timezone.clone()))
+    .bind(each(&cols, |c| c.once_at))
+    .bind(each(&cols, |c| c.interval_minutes))
+    .bind(each(&cols, |c| c.retry_max_attempts))
+    .bind(each(&cols, |c| c.retry_base_delay_secs))
+    .bind(each(&cols, |c| c.retry_max_delay_secs))
+    .bind(each(&cols, |c| c.catch_up))
+    .bind(each(&cols, |c| c.catch_up_cap))
+    .bind(each(&cols, |c| c.overlap))
+    .bind(each(&cols, |c| c.completion_window_secs))
+    .bind(jobs.iter().map(|j| j.next_run_at).collect::<Vec<_>>())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id, c, u)| (id, (c, u))).collect())
 }
 
 /// Replaces every writable field of a job of `org_id`. None when it does not exist there.
@@ -337,6 +471,51 @@ mod tests {
             "catch_up": {"mode": "run_all", "cap": 7}, "overlap": "skip", "completion_window_secs": 600,
             "schedule": {"kind": "cron", "expr": "30 2 * * *", "timezone": "Europe/Oslo"}
         }))
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_batch_writes_every_field_and_answers_each_job(pool: PgPool) {
+        let org = organizations::insert(&pool, "O", "o", Tier::Pro).await.unwrap();
+        let next = Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap();
+        let existing = insert(&pool, org.id, Uuid::now_v7(), &full_spec(), Some(next)).await.unwrap();
+        let keyed = |key: &str| {
+            let mut s = full_spec();
+            s.key = Some(domain::job::JobKey::parse(key).unwrap());
+            s
+        };
+        let mut plain = full_spec();
+        plain.key = None;
+        let new = |spec: JobSpec| NewJob { org_id: org.id, id: Uuid::now_v7(), spec, next_run_at: Some(next) };
+        let jobs = vec![new(plain.clone()), new(keyed("nightly")), new(keyed("fresh")), new(keyed("fresh")), new(plain)];
+        let out = insert_specs(&pool, &jobs).await.unwrap();
+        assert_eq!(out.len(), 5);
+        for i in [0, 2, 4] {
+            let job = out[i].as_ref().unwrap();
+            assert_eq!((job.id, &job.spec), (jobs[i].id, &jobs[i].spec));
+            assert_eq!(get(&pool, org.id, job.id).await.unwrap().as_ref(), Some(job), "job {i} is stored as returned");
+        }
+        for i in [1, 3] {
+            assert!(out[i].as_ref().unwrap_err().is_conflict_on("jobs_org_key"), "job {i}: {:?}", out[i]);
+            assert_eq!(get(&pool, org.id, jobs[i].id).await.unwrap(), None);
+        }
+        assert_eq!(by_key(&pool, org.id, "nightly").await.unwrap().map(|j| j.id), Some(existing.id), "the existing job is untouched");
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_job_postgres_refuses_fails_alone(pool: PgPool) {
+        let org = organizations::insert(&pool, "O", "o", Tier::Pro).await.unwrap();
+        let mut s = full_spec();
+        s.key = None;
+        let jobs: Vec<NewJob> = [org.id, Uuid::now_v7(), org.id]
+            .into_iter()
+            .map(|org_id| NewJob { org_id, id: Uuid::now_v7(), spec: s.clone(), next_run_at: None })
+            .collect();
+        let out = insert_specs(&pool, &jobs).await.unwrap();
+        assert!(matches!(out[1], Err(StoreError::Database(_))), "no such organization: {:?}", out[1]);
+        for i in [0, 2] {
+            assert_eq!(out[i].as_ref().unwrap().id, jobs[i].id);
+            assert!(get(&pool, org.id, jobs[i].id).await.unwrap().is_some(), "job {i} is written");
+        }
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]

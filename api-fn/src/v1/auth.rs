@@ -1,5 +1,6 @@
 //! Authentication of `/api/v1`: `Authorization: Bearer pk_live_<id>.sk_live_<secret>`. The key
-//! row is found by its public id, the secret's SHA-256 compared in constant time; revoked and
+//! row is found by its public id (the lookups of concurrent requests share one query, see
+//! [`crate::batch`]), the secret's SHA-256 compared in constant time; revoked and
 //! unknown keys get the same 401. Then the per-key rate limit is counted (after the secret is
 //! checked, so nobody spends a key's budget without it) and `last_used_at` is refreshed at most
 //! once a minute (the stored value is read with the key, so most requests write nothing).
@@ -32,7 +33,7 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let token = bearer_token(parts)?;
         let presented = ApiKey::parse(token).map_err(|e| Problem::unauthorized(format!("malformed API key: {e}")))?;
-        let owner = store::api_keys::authenticate(&state.pool, presented.id.as_str()).await?;
+        let owner = state.batches.keys.call(presented.id.as_str().to_owned()).await.map_err(|e| Problem::internal(&e))??;
         let owner = match owner {
             Some(o) if domain::api_key::verify(&presented.secret, &o.secret_hash) => o,
             _ => return Err(Problem::unauthorized("unknown or revoked API key")),

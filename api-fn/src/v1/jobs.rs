@@ -44,8 +44,10 @@ pub async fn create(State(state): State<AppState>, tenant: Tenant, key: Idempote
     let id = job_rules::new_id();
     let cursor = job_rules::first_cursor(&spec, now);
     if key.0.is_none() && tenant.tier.limits().max_jobs.is_none() {
-        // No job limit to check and no key to record: one autocommit statement.
-        let job = store::jobs::insert_spec(&state.pool, tenant.org_id, id, &spec, cursor).await.map_err(|e| job_rules::key_conflict(e, "key"))?;
+        // No job limit to check and no key to record: one autocommit statement, shared with the
+        // creates of concurrent requests.
+        let new = store::jobs::NewJob { org_id: tenant.org_id, id, spec, next_run_at: cursor };
+        let job = state.batches.new_jobs.call(new).await.map_err(|e| Problem::internal(&e))??;
         tracing::info!(org_id = %tenant.org_id, job_id = %job.id, "job created");
         return Ok(with_location((StatusCode::CREATED, Json(JobView::from(&job))).into_response(), id));
     }

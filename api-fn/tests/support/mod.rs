@@ -24,8 +24,10 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
     Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
 }
 
+#[derive(Clone)]
 pub struct Api {
     pub pool: PgPool,
+    pub state: AppState,
     router: Router,
 }
 
@@ -65,7 +67,7 @@ impl Api {
 
     pub fn with(pool: PgPool, extra: &[(&str, &str)]) -> Self {
         let state = AppState::new(pool.clone(), config(extra));
-        Api { pool, router: router(state) }
+        Api { pool, state: state.clone(), router: router(state) }
     }
 
     pub async fn org(&self, slug: &str, tier: Tier) -> Provisioned {
