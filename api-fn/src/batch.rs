@@ -62,14 +62,14 @@ impl Batches {
     }
 }
 
-async fn lookup_keys(pool: &PgPool, mut ids: Vec<String>) -> Vec<Result<Option<KeyOwner>, Problem>> {
+async fn lookup_keys(pool: &PgPool, ids: Vec<String>) -> Vec<Result<Option<KeyOwner>, Problem>> {
     let mut unique = ids.clone();
     unique.sort_unstable();
     unique.dedup();
     match store::api_keys::authenticate_many(pool, &unique).await {
         Ok(found) => {
             let by_id: HashMap<&str, &KeyOwner> = found.iter().map(|o| (o.public_id.as_str(), o)).collect();
-            ids.drain(..).map(|id| Ok(by_id.get(id.as_str()).map(|o| (*o).clone()))).collect()
+            ids.iter().map(|id| Ok(by_id.get(id.as_str()).map(|&o| o.clone()))).collect()
         }
         Err(e) => {
             let problem = Problem::from(e);

@@ -73,8 +73,7 @@ pub struct KeyOwner {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// The active (not revoked) key with this public id, with its organization's tier: one query
-/// per authenticated request.
+/// The active (not revoked) key with this public id, with its organization's tier.
 pub async fn authenticate(db: impl PgExecutor<'_>, public_id: &str) -> StoreResult<Option<KeyOwner>> {
     Ok(authenticate_many(db, &[public_id.to_owned()]).await?.pop())
 }

@@ -278,7 +278,8 @@ async fn insert_specs_at_once(
     jobs: &[NewJob],
 ) -> StoreResult<std::collections::HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>> {
     let cols: Vec<Columns> = jobs.iter().map(|j| Columns::of(&j.spec)).collect();
-    fn each<T>(cols: &[Columns], f: impl Fn(&Columns) -> T) -> Vec<T> {
+    // Each column as one array, borrowed from `cols`.
+    fn each<'c, T>(cols: &'c [Columns], f: impl Fn(&'c Columns) -> T) -> Vec<T> {
         cols.iter().map(f).collect()
     }
     let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
@@ -294,17 +295,17 @@ async fn insert_specs_at_once(
     )
     .bind(jobs.iter().map(|j| j.org_id).collect::<Vec<_>>())
     .bind(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
-    .bind(each(&cols, |c| c.key.clone()))
-    .bind(each(&cols, |c| c.name.clone()))
-    .bind(each(&cols, |c| c.url.clone()))
+    .bind(each(&cols, |c| c.key.as_deref()))
+    .bind(each(&cols, |c| c.name.as_str()))
+    .bind(each(&cols, |c| c.url.as_str()))
     .bind(each(&cols, |c| c.method))
-    .bind(each(&cols, |c| c.headers.clone()))
-    .bind(each(&cols, |c| c.body.clone()))
+    .bind(each(&cols, |c| &c.headers))
+    .bind(each(&cols, |c| c.body.as_deref()))
     .bind(each(&cols, |c| c.timeout_secs))
     .bind(each(&cols, |c| c.enabled))
     .bind(each(&cols, |c| c.schedule_kind))
-    .bind(each(&cols, |c| c.cron_expr.clone()))
-    .bind(each(&cols, |c| c.timezone.clone()))
+    .bind(each(&cols, |c| c.cron_expr.as_deref()))
+    .bind(each(&cols, |c| c.timezone.as_str()))
     .bind(each(&cols, |c| c.once_at))
     .bind(each(&cols, |c| c.interval_minutes))
     .bind(each(&cols, |c| c.retry_max_attempts))
