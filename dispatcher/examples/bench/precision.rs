@@ -52,6 +52,13 @@ async fn burst_lag(server: &str, n: usize) -> (f64, f64, f64) {
         per_second[s] += 1;
     }
     println!("arrivals per second after the due instant: {per_second:?}");
+    let mut per_10ms = [0usize; 30];
+    for l in &lags {
+        if let Some(slot) = per_10ms.get_mut((l.max(0.0) / 10.0) as usize) {
+            *slot += 1;
+        }
+    }
+    println!("arrivals per 10 ms, first 300 ms: {per_10ms:?}");
     let (p50, p99, max) = (percentile(&lags, 0.5), percentile(&lags, 0.99), *lags.last().unwrap());
     println!("lag scheduled→received: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms, min {:.1} ms, early {early}", lags[0]);
     assert_eq!(early, 0, "no call may arrive before its scheduled instant");
