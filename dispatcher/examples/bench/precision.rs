@@ -43,27 +43,28 @@ async fn burst_lag(server: &str, n: usize) -> (f64, f64, f64) {
     let mut lags: Vec<f64> = log.arrivals.lock().unwrap().iter().map(|a| (*a - due).num_microseconds().unwrap_or(0) as f64 / 1000.0).collect();
     lags.sort_by(f64::total_cmp);
     let early = lags.iter().filter(|l| **l < 0.0).count();
-    let mut per_second: Vec<usize> = Vec::new();
-    for l in &lags {
-        let s = (l.max(0.0) / 1000.0) as usize;
-        if per_second.len() <= s {
-            per_second.resize(s + 1, 0);
-        }
-        per_second[s] += 1;
-    }
-    println!("arrivals per second after the due instant: {per_second:?}");
-    let mut per_10ms = [0usize; 30];
-    for l in &lags {
-        if let Some(slot) = per_10ms.get_mut((l.max(0.0) / 10.0) as usize) {
-            *slot += 1;
-        }
-    }
-    println!("arrivals per 10 ms, first 300 ms: {per_10ms:?}");
+    println!("arrivals per second after the due instant: {:?}", arrivals_per(&lags, 1000.0, usize::MAX));
+    println!("arrivals per 10 ms, first 300 ms: {:?}", arrivals_per(&lags, 10.0, 30));
     let (p50, p99, max) = (percentile(&lags, 0.5), percentile(&lags, 0.99), *lags.last().unwrap());
     println!("lag scheduled→received: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms, min {:.1} ms, early {early}", lags[0]);
     assert_eq!(early, 0, "no call may arrive before its scheduled instant");
     db.drop_db().await;
     (p50, p99, max)
+}
+
+/// How many arrivals fall in each `bucket_ms` after the due instant, for the first `buckets`.
+fn arrivals_per(lags: &[f64], bucket_ms: f64, buckets: usize) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for l in lags {
+        let b = (l.max(0.0) / bucket_ms) as usize;
+        if b < buckets {
+            if counts.len() <= b {
+                counts.resize(b + 1, 0);
+            }
+            counts[b] += 1;
+        }
+    }
+    counts
 }
 
 fn next_boundary(after: DateTime<Utc>) -> DateTime<Utc> {
