@@ -1,14 +1,19 @@
-//! A minimal, fast receiver for benchmarks: answers 204 at once and records arrival instants, on
-//! its own single-threaded runtime (a separate "machine" as far as scheduling goes).
+//! A minimal, fast receiver for benchmarks: reads each request to its end, answers 204 and
+//! records the arrival instant, on its own single-threaded runtime (a separate "machine" as far
+//! as scheduling goes). Plain hyper HTTP/1.1 rather than axum: it stands in for a remote
+//! receiver, so the less of the shared two cores it takes, the more the figures are the
+//! dispatcher's (wrk against each here: ≈ 136k req/s for this one, ≈ 110k for an axum router).
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 
 #[derive(Default)]
 pub struct Log {
@@ -25,16 +30,28 @@ pub fn start(record_arrivals: bool) -> (SocketAddr, Arc<Log>) {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = Router::new()
-                .fallback(move |State(log): State<Arc<Log>>| async move {
-                    if record_arrivals {
-                        log.arrivals.lock().unwrap().push(Utc::now());
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let _ = stream.set_nodelay(true);
+                let log = shared.clone();
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        // A request has arrived when all of it has.
+                        let _ = req.into_body().collect().await;
+                        if record_arrivals {
+                            log.arrivals.lock().unwrap().push(Utc::now());
+                        }
+                        log.count.fetch_add(1, Ordering::Relaxed);
+                        let mut response = Response::new(Empty::<Bytes>::new());
+                        *response.status_mut() = StatusCode::NO_CONTENT;
+                        Ok::<_, Infallible>(response)
                     }
-                    log.count.fetch_add(1, Ordering::Relaxed);
-                    StatusCode::NO_CONTENT
-                })
-                .with_state(shared);
-            axum::serve(listener, app).await.unwrap();
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
         });
     });
     (rx.recv().unwrap(), log)
