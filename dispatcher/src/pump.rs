@@ -2,13 +2,15 @@
 //!
 //! ```text
 //!  claim (≤ free hold slots, horizon = now + prefetch) ──► one task per run:
+//!     prepare: build and sign the request for the second of run_at
+//!         │
 //!     wait until run_at ──(shutdown first)──► Release
 //!         │
 //!     take a delivery permit (adaptive limit; grows when runs wait)
 //!         │
 //!     overlap policy: another run of the job still running? ──► Finished(skipped)
 //!         │
-//!     sign + deliver (outside any transaction) ──(hard stop first)──► Release
+//!     send (outside any transaction; signed again if now in a later second) ──(hard stop first)──► Release
 //!         │
 //!     retry decision (domain::retry) ──► Finished(success/failed/timeout) or Retry(run_at)
 //!         │
@@ -179,7 +181,22 @@ async fn claim(
 
 /// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot.
 async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
-    let wait = until(ctx.clock.now(), row.run_at);
+    let now = ctx.clock.now();
+    let secrets = ctx.secrets.get(row.org_id);
+    let message_id = format!("msg_{}", row.message_id.simple());
+    let request = |timestamp: i64| DeliveryRequest {
+        message_id: &message_id,
+        method: &row.method,
+        url: &row.url,
+        headers: &row.headers.0,
+        body: row.body.as_deref(),
+        timeout: Duration::from_secs(u64::try_from(row.timeout_secs).unwrap_or(30)),
+        secrets: &secrets,
+        timestamp,
+    };
+    // Built and signed now, while the run waits, for the second it is due in.
+    let mut prepared = ctx.deliverer.prepare(&request(row.run_at.max(now).timestamp()));
+    let wait = until(now, row.run_at);
     if !wait.is_zero() {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -217,29 +234,21 @@ async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
             Err(e) => tracing::warn!(execution_id = %row.id, error = %e, "overlap check failed; delivering anyway"),
         }
     }
-    let secrets = ctx.secrets.get(row.org_id);
-    let message_id = format!("msg_{}", row.message_id.simple());
     let sent_at = ctx.clock.now();
     if row.attempt == 1 {
         let lag_ms = (sent_at - row.scheduled_for).num_milliseconds().max(0);
         ctx.status.observe_lag(lag_ms);
         metrics::histogram!("prikke_fire_lag_seconds").record(lag_ms as f64 / 1000.0);
     }
-    let request = DeliveryRequest {
-        message_id: &message_id,
-        method: &row.method,
-        url: &row.url,
-        headers: &row.headers.0,
-        body: row.body.as_deref(),
-        timeout: Duration::from_secs(u64::try_from(row.timeout_secs).unwrap_or(30)),
-        secrets: &secrets,
-        timestamp: sent_at.timestamp(),
-    };
+    if prepared.timestamp() != sent_at.timestamp() {
+        // Sent in a later second than it was signed for: `webhook-timestamp` is the send time.
+        prepared = ctx.deliverer.prepare(&request(sent_at.timestamp()));
+    }
     // Boxed: the HTTP exchange is most of this task's state (2.4 KB of 2.4 KB), and thousands
     // of tasks wait for their instant; unboxed, each task's memory is first written at its
     // instant, so a burst page-faulted its way through tens of megabytes while firing.
     let delivery = tokio::select! {
-        d = Box::pin(ctx.deliverer.deliver(&request)) => d,
+        d = Box::pin(ctx.deliverer.send(prepared)) => d,
         _ = ctx.hard_stop.cancelled() => {
             drop(permit);
             report(&ctx, Report::Release(row.id), slot).await;

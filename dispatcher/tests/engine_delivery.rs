@@ -72,6 +72,42 @@ async fn a_cron_job_fires_at_its_second_signed_and_recorded(pool: PgPool) {
     d.shutdown().await;
 }
 
+/// Runs are built and signed while they wait for their second; one that is sent in a later
+/// second (here: it waits 1.5 s for the only delivery permit) is signed again with the time it
+/// is actually sent, never with the stale one.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_run_sent_in_a_later_second_than_it_was_due_is_signed_with_the_send_time(pool: PgPool) {
+    let receiver = Receiver::start(|_, n| Reply { delay: (n == 0).then_some(Duration::from_millis(1500)), ..Reply::status(200) }).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let at = Utc::now() + chrono::Duration::milliseconds(500);
+    let ids = [
+        support::queue(&pool, org, &receiver.url("/first"), at, 1, 1).await,
+        support::queue(&pool, org, &receiver.url("/second"), at, 1, 1).await,
+    ];
+    let d = support::start(&pool, shared(SystemClock), |c| {
+        (c.concurrency_min, c.concurrency_max) = (1, 1);
+    })
+    .await;
+
+    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
+    let secret: domain::signing::SigningSecret = support::SECRET.parse().unwrap();
+    for req in &got {
+        let (id, ts, sig) = (req.header("webhook-id"), req.header("webhook-timestamp"), req.header("webhook-signature"));
+        assert!(support::verify_by_hand(support::SECRET, id, ts, sig, &req.body), "independent verifier rejects {sig}");
+        domain::signing::verify(&[secret.clone()], id, ts, sig, &req.body, req.at.timestamp(), 300).expect("domain verifier");
+        let ts: i64 = ts.parse().unwrap();
+        assert!(ts >= at.timestamp() && ts <= req.at.timestamp(), "timestamp {ts}: due {}, arrived {}", at.timestamp(), req.at);
+    }
+    let late = &got[1];
+    assert!(late.at - got[0].at >= chrono::Duration::milliseconds(1400), "the second run did not wait for the permit");
+    let late_ts: i64 = late.header("webhook-timestamp").parse().unwrap();
+    assert!(late_ts > at.timestamp(), "sent at {} but signed with the due second {late_ts}", late.at);
+    for id in ids {
+        assert_eq!(support::wait_final(&pool, id, Duration::from_secs(5)).await.status, "success");
+    }
+    d.shutdown().await;
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn retries_on_5xx_with_the_same_webhook_id_and_keep_every_attempt(pool: PgPool) {
     let receiver = Receiver::start(|_, n| Reply::status(if n < 2 { 503 } else { 200 })).await;

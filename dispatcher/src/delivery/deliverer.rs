@@ -46,10 +46,21 @@ struct Inner {
     body_cap: usize,
 }
 
-/// A request that passed every check before any I/O.
-struct Prepared {
-    request: reqwest::Request,
-    host_key: String,
+/// A delivery checked, built and signed ahead of sending ([`Deliverer::prepare`]), so the work
+/// can be done while a run waits for its instant and only the exchange is left at it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The request and its `host:port`, or why it is refused (a sentence for the history).
+    checked: Result<(reqwest::Request, String), String>,
+    timeout: std::time::Duration,
+    timestamp: i64,
+}
+
+impl Prepared {
+    /// The `webhook-timestamp` it was signed with.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
 }
 
 /// What arrived of the response, kept outside the timed future so a timeout keeps it.
@@ -111,6 +122,16 @@ impl Deliverer {
 
     /// Makes one delivery attempt. Never fails: every problem is an [`AttemptOutcome`].
     pub async fn deliver(&self, req: &DeliveryRequest<'_>) -> Delivery {
+        self.send(self.prepare(req)).await
+    }
+
+    /// Checks, builds and signs a delivery without any I/O; [`Deliverer::send`] makes it.
+    pub fn prepare(&self, req: &DeliveryRequest<'_>) -> Prepared {
+        Prepared { checked: self.check_and_build(req), timeout: req.timeout, timestamp: req.timestamp }
+    }
+
+    /// Makes a prepared delivery attempt. Never fails: every problem is an [`AttemptOutcome`].
+    pub async fn send(&self, prepared: Prepared) -> Delivery {
         let started_at = Utc::now();
         let clock = Instant::now();
         let finish = |outcome: AttemptOutcome, error: Option<String>, received: Received| {
@@ -133,8 +154,8 @@ impl Deliverer {
             }
         };
 
-        let Prepared { request, host_key } = match self.prepare(req) {
-            Ok(prepared) => prepared,
+        let (request, host_key) = match prepared.checked {
+            Ok(checked) => checked,
             Err(message) => {
                 let outcome = AttemptOutcome::Refused {
                     message: message.clone(),
@@ -146,7 +167,7 @@ impl Deliverer {
         let mut phase = Phase::WaitingForSlot;
         let mut received = Received::default();
         let exchange = self.exchange(request, &host_key, &mut phase, &mut received);
-        let result = tokio::time::timeout(req.timeout, exchange).await;
+        let result = tokio::time::timeout(prepared.timeout, exchange).await;
         match result {
             Ok(Ok(())) => {
                 let status = received.status.unwrap_or_default();
@@ -169,7 +190,7 @@ impl Deliverer {
             }
             Err(_elapsed) => {
                 let per_host = self.inner.limiter.per_host();
-                let message = timeout_message(phase, req.timeout, &host_key, per_host);
+                let message = timeout_message(phase, prepared.timeout, &host_key, per_host);
                 finish(AttemptOutcome::Timeout, Some(message), received)
             }
         }
@@ -207,7 +228,7 @@ impl Deliverer {
     }
 
     /// Checks and builds the request without any I/O. `Err` is a refusal sentence.
-    fn prepare(&self, req: &DeliveryRequest<'_>) -> Result<Prepared, String> {
+    fn check_and_build(&self, req: &DeliveryRequest<'_>) -> Result<(reqwest::Request, String), String> {
         let method = parse_method(req.method)?;
         let url =
             Url::parse(req.url).map_err(|e| format!("refused: the URL is not valid ({e})"))?;
@@ -261,7 +282,7 @@ impl Deliverer {
                 e.without_url()
             )
         })?;
-        Ok(Prepared { request, host_key })
+        Ok((request, host_key))
     }
 
     /// Refuses IP-literal hosts and reserved names the guard does not allow (IP literals never

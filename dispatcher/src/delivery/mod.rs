@@ -4,10 +4,10 @@
 //! # One delivery
 //!
 //! ```text
-//!   deliver(request)
+//!   deliver(request) = send(prepare(request))
 //!     ├─ prepare: method, URL, guard (IP literals, reserved names), headers, signature
 //!     │    └─ refused or malformed ─────────────────────────────► Refused        (no I/O)
-//!     └─ within request.timeout (one hard deadline for all of it):
+//!     └─ send, within request.timeout (one hard deadline for all of it):
 //!          ├─ wait for a slot for host:port (HostLimiter) ──────► Timeout if none frees
 //!          ├─ send; a new connection resolves through GuardedResolver, which connects
 //!          │    only to allowed addresses ──────────────────────► Refused / Network
@@ -18,6 +18,10 @@
 //! The outcome is a [`domain::retry::AttemptOutcome`]; the dispatcher feeds it to
 //! [`domain::retry::decide`]. Nothing here touches the database: callers claim before and
 //! record after, never holding a transaction across the call.
+//!
+//! The dispatcher prepares a run's delivery while the run waits for its instant (signed with the
+//! second it is due in, and prepared again if it is sent in a later one), so a burst of runs due
+//! at one second spends that second sending, not building and signing.
 //!
 //! Decisions:
 //! - **Headers**: the job's headers are sent as written; then `webhook-id`, `webhook-timestamp`
@@ -53,7 +57,7 @@ use domain::signing::SigningSecret;
 
 pub use capture::{MAX_HEADER_BYTES, MAX_HEADER_VALUE_BYTES, MAX_HEADERS};
 pub use config::{AllowListError, DeliveryConfig, default_user_agent, parse_allow_list};
-pub use deliverer::{Deliverer, DeliveryInitError};
+pub use deliverer::{Deliverer, DeliveryInitError, Prepared};
 pub use guarded_resolver::TargetRefused;
 pub use host_limit::{HostLimiter, HostPermit};
 pub use ssrf::{
