@@ -180,22 +180,23 @@ async fn claim(
 }
 
 /// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot.
-async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
+async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     let now = ctx.clock.now();
     let secrets = ctx.secrets.get(row.org_id);
-    let message_id = format!("msg_{}", row.message_id.simple());
-    let request = |timestamp: i64| DeliveryRequest {
-        message_id: &message_id,
+    // Built and signed now, while the run waits, for the second it is due in. The body is
+    // taken out of the row: from here on it lives only in the request, not twice per held run.
+    let body = row.body.take();
+    let mut prepared = ctx.deliverer.prepare(&DeliveryRequest {
+        message_id: &format!("msg_{}", row.message_id.simple()),
         method: &row.method,
         url: &row.url,
         headers: &row.headers.0,
-        body: row.body.as_deref(),
+        body: body.as_deref(),
         timeout: Duration::from_secs(u64::try_from(row.timeout_secs).unwrap_or(30)),
         secrets: &secrets,
-        timestamp,
-    };
-    // Built and signed now, while the run waits, for the second it is due in.
-    let mut prepared = ctx.deliverer.prepare(&request(row.run_at.max(now).timestamp()));
+        timestamp: row.run_at.max(now).timestamp(),
+    });
+    drop(body);
     let wait = until(now, row.run_at);
     if !wait.is_zero() {
         tokio::select! {
@@ -242,7 +243,7 @@ async fn fire(ctx: Ctx, row: Claimed, slot: OwnedSemaphorePermit) {
     }
     if prepared.timestamp() != sent_at.timestamp() {
         // Sent in a later second than it was signed for: `webhook-timestamp` is the send time.
-        prepared = ctx.deliverer.prepare(&request(sent_at.timestamp()));
+        prepared.resign(&secrets, sent_at.timestamp());
     }
     // Boxed: the HTTP exchange is most of this task's state (2.4 KB of 2.4 KB), and thousands
     // of tasks wait for their instant; unboxed, each task's memory is first written at its

@@ -79,6 +79,39 @@ async fn a_post_arrives_signed_with_its_headers_and_body() {
     assert_eq!(sig, expected);
 }
 
+/// A delivery prepared for one second and signed again for a later one carries only the later
+/// timestamp, and every secret's signature over it verifies.
+#[tokio::test]
+async fn a_prepared_delivery_signed_again_carries_the_new_timestamp() {
+    let receiver = Receiver::status(200).await;
+    let url = receiver.url("/later");
+    let secrets = [SigningSecret::generate([9; 32]), secret()];
+    let body = r#"{"late":true}"#;
+    let mut request = post(&url, Some(body), &secrets);
+    let sent_at = request.timestamp;
+    request.timestamp = sent_at - 1;
+    let deliverer = deliverer(LOOPBACK);
+    let mut prepared = deliverer.prepare(&request);
+    assert_eq!(prepared.timestamp(), sent_at - 1);
+    prepared.resign(&secrets, sent_at);
+    assert_eq!(prepared.timestamp(), sent_at);
+
+    let delivery = deliverer.send(prepared).await;
+    assert_eq!(delivery.outcome, AttemptOutcome::Success { status: 200 });
+    let got = receiver.only_request();
+    assert_eq!(got.body, body.as_bytes(), "the body is sent as prepared");
+    assert_eq!(got.header("webhook-id"), MESSAGE_ID);
+    assert_eq!(got.header("webhook-timestamp"), sent_at.to_string());
+    let sig = got.header("webhook-signature");
+    let expected: Vec<String> = [secrets[0].to_string(), delivery_receivers::SECRET.to_owned()]
+        .iter()
+        .map(|s| independent_signature(s, MESSAGE_ID, &sent_at.to_string(), body.as_bytes()))
+        .collect();
+    assert_eq!(sig, expected.join(" "), "one entry per secret, over the new timestamp only");
+    verify(&secrets, MESSAGE_ID, &sent_at.to_string(), sig, &got.body, sent_at, DEFAULT_TOLERANCE_SECS)
+        .expect("verifies with domain::signing::verify");
+}
+
 #[tokio::test]
 async fn during_rotation_every_secret_signs_and_either_verifies() {
     let receiver = Receiver::status(204).await;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use domain::retry::{AttemptOutcome, parse_retry_after};
-use domain::signing::{HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, signature_header};
+use domain::signing::{HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SigningSecret, signature_header};
 use reqwest::header::{
     CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue,
     RETRY_AFTER, TRANSFER_ENCODING,
@@ -60,6 +60,32 @@ impl Prepared {
     /// The `webhook-timestamp` it was signed with.
     pub fn timestamp(&self) -> i64 {
         self.timestamp
+    }
+
+    /// Signs it again for `timestamp` (it is sent in a later second than it was prepared for),
+    /// with the same message id, body and `secrets` as when it was prepared.
+    pub fn resign(&mut self, secrets: &[SigningSecret], timestamp: i64) {
+        self.timestamp = timestamp;
+        if let Ok((request, _)) = &mut self.checked {
+            let id = request.headers().get(HEADER_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+            let signature = signature_value(secrets, id, timestamp, body);
+            set_signature(request.headers_mut(), timestamp, signature);
+        }
+    }
+}
+
+/// The `webhook-signature` value for these secrets (`None` without any).
+fn signature_value(secrets: &[SigningSecret], message_id: &str, timestamp: i64, body: &[u8]) -> Option<HeaderValue> {
+    let signature = signature_header(secrets, message_id, timestamp, body);
+    (!signature.is_empty())
+        .then(|| HeaderValue::try_from(signature).unwrap_or_else(|_| unreachable!("signatures are base64 ASCII")))
+}
+
+fn set_signature(headers: &mut HeaderMap, timestamp: i64, signature: Option<HeaderValue>) {
+    headers.insert(HeaderName::from_static(HEADER_TIMESTAMP), HeaderValue::from(timestamp));
+    if let Some(signature) = signature {
+        headers.insert(HeaderName::from_static(HEADER_SIGNATURE), signature);
     }
 }
 
@@ -259,18 +285,9 @@ impl Deliverer {
         }
         let id = HeaderValue::from_str(req.message_id)
             .map_err(|_| "refused: the message id is not a valid header value".to_owned())?;
-        let signature =
-            signature_header(req.secrets, req.message_id, req.timestamp, body.as_bytes());
         headers.insert(HeaderName::from_static(HEADER_ID), id);
-        headers.insert(
-            HeaderName::from_static(HEADER_TIMESTAMP),
-            HeaderValue::from(req.timestamp),
-        );
-        if !signature.is_empty() {
-            let signature = HeaderValue::try_from(signature)
-                .unwrap_or_else(|_| unreachable!("signatures are base64 ASCII"));
-            headers.insert(HeaderName::from_static(HEADER_SIGNATURE), signature);
-        }
+        let signature = signature_value(req.secrets, req.message_id, req.timestamp, body.as_bytes());
+        set_signature(&mut headers, req.timestamp, signature);
 
         let mut builder = self.inner.client.request(method, url).headers(headers);
         if let Some(body) = req.body {
