@@ -60,6 +60,25 @@ fn main() {
     runtime.block_on(run(args));
 }
 
+/// The one signed POST every measurement sends (or prepares).
+fn bench_request<'a>(
+    url: &'a str,
+    headers: &'a [(String, String)],
+    body: &'a str,
+    secrets: &'a [SigningSecret],
+) -> DeliveryRequest<'a> {
+    DeliveryRequest {
+        message_id: "msg_0123456789abcdef0123456789abcdef",
+        method: "POST",
+        url,
+        headers,
+        body: Some(body),
+        timeout: Duration::from_secs(10),
+        secrets,
+        timestamp: 1_700_000_000,
+    }
+}
+
 async fn run(args: Args) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks/bench", listener.local_addr().unwrap());
@@ -102,16 +121,7 @@ async fn run(args: Args) {
                 tokio::spawn(async move {
                     let mut latencies = Vec::with_capacity(64 * 1024);
                     while !stop.load(Ordering::Relaxed) {
-                        let request = DeliveryRequest {
-                            message_id: "msg_0123456789abcdef0123456789abcdef",
-                            method: "POST",
-                            url: &url,
-                            headers: &headers,
-                            body: Some(&body),
-                            timeout: Duration::from_secs(10),
-                            secrets: &secrets,
-                            timestamp: 1_700_000_000,
-                        };
+                        let request = bench_request(&url, &headers, &body, &secrets);
                         let delivery = deliverer.deliver(&request).await;
                         assert_eq!(
                             delivery.outcome,
@@ -159,16 +169,7 @@ async fn run(args: Args) {
     );
 
     // The part of each delivery the dispatcher does while a run waits for its instant.
-    let request = DeliveryRequest {
-        message_id: "msg_0123456789abcdef0123456789abcdef",
-        method: "POST",
-        url: &url,
-        headers: &headers,
-        body: Some(&body),
-        timeout: Duration::from_secs(10),
-        secrets: &secrets,
-        timestamp: 1_700_000_000,
-    };
+    let request = bench_request(&url, &headers, &body, &secrets);
     let rounds = 200_000u32;
     let started = Instant::now();
     for _ in 0..rounds {

@@ -20,8 +20,8 @@
 //! record after, never holding a transaction across the call.
 //!
 //! The dispatcher prepares a run's delivery while the run waits for its instant (signed with the
-//! second it is due in, and prepared again if it is sent in a later one), so a burst of runs due
-//! at one second spends that second sending, not building and signing.
+//! second it is due in, and re-signed in place by [`Prepared::resign`] if it is sent in a later
+//! one), so a burst of runs due at one second spends that second sending, not building and signing.
 //!
 //! Decisions:
 //! - **Headers**: the job's headers are sent as written; then `webhook-id`, `webhook-timestamp`
