@@ -11,9 +11,12 @@
 
 prikke_pg_answers() { pg_isready -q -d "$1" -t 3 2>/dev/null; }
 
+# The directory with initdb and pg_ctl: $PRIKKE_PG_BIN, the one on PATH, else the newest installed
+# version (the chaos tests' throwaway cluster looks in the same order).
 prikke_pg_bin() {
   local d
-  for d in "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/x)")" /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+  for d in "${PRIKKE_PG_BIN:-/nonexistent}" "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/x)")" \
+           $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) /usr/local/pgsql/bin; do
     [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
   done
   return 1
@@ -24,6 +27,8 @@ prikke_pg_ensure() {
     echo "pg.sh: the Postgres client tools are missing. Install them with: apt-get install -y postgresql postgresql-client" >&2
     return 1
   fi
+  local found
+  found=$(prikke_pg_bin) && export PRIKKE_PG_BIN="$found"
   if [ -n "${DATABASE_URL:-}" ] && prikke_pg_answers "$DATABASE_URL"; then
     echo "pg.sh: using DATABASE_URL from the environment" >&2; return 0
   fi

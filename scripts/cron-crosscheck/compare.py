@@ -56,6 +56,9 @@ DOCUMENTED_DIFFERENCES = {
 }
 
 MAX_MATCHES_PER_LINE = 20_000
+# What a run must cover to count: a dump that shrank (fewer expressions, or no line across a
+# clock change in some zone that has them) fails instead of passing on less.
+MIN_EXPRESSIONS = 640
 RUNS_PER_LINE = 10  # as printed by cron_dump
 
 
@@ -131,6 +134,12 @@ def expected_runs(expr, tz, start, count):
     raise RuntimeError(f"no {count} runs within {MAX_MATCHES_PER_LINE} matches: {expr} {tz}")
 
 
+def has_clock_changes(tz, year):
+    """Whether the zone's UTC offset changes during `year` (zoneinfo, not our code, decides)."""
+    offsets = {datetime(year, month, 15, tzinfo=UTC).astimezone(tz).utcoffset() for month in range(1, 13)}
+    return len(offsets) > 1
+
+
 def croniter_tz_runs(expr, tz, start, count):
     it = croniter(expr, start.astimezone(tz))
     return [it.get_next(datetime).astimezone(UTC) for _ in range(count)]
@@ -182,13 +191,19 @@ def main():
         if unexplained:
             disagreements.append((line, "croniter time-zone mode", theirs))
 
-    crossing = sum(
-        1
-        for line in lines
-        if len({parse_instant(t).astimezone(ZoneInfo(line["tz"])).utcoffset()
-                for t in [line["start"], *line["runs"]]}) > 1
-    )
+    crossings_per_zone = {}
+    for line in lines:
+        tz = ZoneInfo(line["tz"])
+        offsets = {parse_instant(t).astimezone(tz).utcoffset() for t in [line["start"], *line["runs"]]}
+        crossings_per_zone[line["tz"]] = crossings_per_zone.get(line["tz"], 0) + (len(offsets) > 1)
+    crossing = sum(crossings_per_zone.values())
     print(f"{crossing} of {len(lines)} lines have runs across a daylight-saving change")
+    coverage = []
+    if expressions < MIN_EXPRESSIONS:
+        coverage.append(f"only {expressions} expressions were compared; at least {MIN_EXPRESSIONS} are expected")
+    for name, n in sorted(crossings_per_zone.items()):
+        if n == 0 and has_clock_changes(ZoneInfo(name), parse_instant(lines[0]["start"]).year):
+            coverage.append(f"no line in {name} crosses one of its daylight-saving changes")
     print("sample (expression, zone, start -> first runs):")
     for line in lines[:: max(1, len(lines) // 6)][:6]:
         print(f"  {line['expr']!r:28} {line['tz']:20} {line['start']} -> {', '.join(line['runs'][:3])}")
@@ -209,11 +224,15 @@ def main():
         print(f"  ours:   {line['runs']}")
         print(f"  theirs: {[t.isoformat().replace('+00:00', 'Z') for t in theirs]}")
 
+    for problem in coverage:
+        print(f"COVERAGE: {problem}")
+    zones_with_changes = sum(1 for name in crossings_per_zone if crossings_per_zone[name] > 0)
     print(
-        f"cron cross-check: {expressions} expressions, {instants} instants compared, "
+        f"cron cross-check: {expressions} expressions in {len(crossings_per_zone)} zones "
+        f"({zones_with_changes} crossed daylight-saving changes), {instants} instants compared, "
         f"{len(disagreements)} disagreements ({len(documented)} documented differences)"
     )
-    return 1 if disagreements else 0
+    return 1 if disagreements or coverage else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! A throwaway Postgres cluster on its own port, for chaos tests that stop or restart the server
-//! (never the machine's shared server). Uses the machine's Postgres binaries; when the test runs
-//! as root, the server runs as the `postgres` OS user (initdb refuses root).
+//! (never the machine's shared server). Uses the machine's Postgres binaries, found as
+//! `scripts/pg.sh` finds them: `PRIKKE_PG_BIN`, then any installed version (newest first); when
+//! the test runs as root, the server runs as the `postgres` OS user (initdb refuses root).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,12 +15,8 @@ pub struct ThrowawayPg {
 
 impl ThrowawayPg {
     pub fn start() -> ThrowawayPg {
-        let bin = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin", "/usr/local/pgsql/bin"]
-            .iter()
-            .map(PathBuf::from)
-            .chain(std::env::var_os("PG_BIN").map(PathBuf::from))
-            .find(|d| d.join("initdb").exists())
-            .expect("Postgres server binaries (initdb, pg_ctl) are needed: apt-get install postgresql, or set PG_BIN");
+        let bin = server_binaries()
+            .expect("Postgres server binaries (initdb, pg_ctl) are needed: apt-get install postgresql, or set PRIKKE_PG_BIN");
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -76,6 +73,24 @@ impl ThrowawayPg {
         .unwrap();
         assert!(status.success(), "{tool} {args:?} failed");
     }
+}
+
+/// The directory holding `initdb` and `pg_ctl`: `$PRIKKE_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<version>/bin`, else `/usr/local/pgsql/bin`.
+fn server_binaries() -> Option<PathBuf> {
+    let mut installed: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .collect();
+    installed.sort_by(|a, b| b.0.cmp(&a.0));
+    std::env::var_os("PRIKKE_PG_BIN")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(installed.into_iter().map(|(_, dir)| dir))
+        .chain([PathBuf::from("/usr/local/pgsql/bin")])
+        .find(|d| d.join("initdb").exists() && d.join("pg_ctl").exists())
 }
 
 impl Drop for ThrowawayPg {
