@@ -250,17 +250,10 @@ async fn retries_keep_each_attempt_and_final_failure_alerts_then_recovery_alerts
     assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&"job_failed".to_owned()) && kinds.contains(&"job_recovered".to_owned()));
     let e = executions::get(&pool, o, c3.id).await.unwrap().unwrap();
-    assert_eq!((e.status.as_str(), e.response_status, e.lease_expires_at_is_none()), ("success", Some(200), true));
-}
-
-trait LeaseProbe {
-    fn lease_expires_at_is_none(&self) -> bool;
-}
-impl LeaseProbe for executions::Execution {
-    fn lease_expires_at_is_none(&self) -> bool {
-        // the history type does not expose the lease; a finished row has no leaseholder
-        self.finished_at.is_some()
-    }
+    assert_eq!((e.status.as_str(), e.response_status), ("success", Some(200)));
+    let lease: (Option<String>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT leased_by, lease_expires_at FROM executions WHERE id = $1").bind(c3.id).fetch_one(&pool).await.unwrap();
+    assert_eq!(lease, (None, None), "a finished run holds no lease");
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
@@ -326,8 +319,65 @@ async fn retention_deletes_only_old_finished_history_per_tier(pool: PgPool) {
     assert_eq!(gone, 0);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM executions").fetch_one(&pool).await.unwrap();
     assert_eq!(left, 5);
-    assert_eq!(retention::delete_expired_bookkeeping(&pool, now - Duration::hours(24), now).await.unwrap(), 0);
-    assert_eq!(retention::delete_old_pings(&pool, Tier::Free, now, 10).await.unwrap(), 0);
+
+    // pings: one old and one recent per organization
+    for o in [free, pro] {
+        let monitor: Uuid = sqlx::query_scalar(
+            "INSERT INTO monitors (org_id, name, token, schedule_kind, interval_secs) VALUES ($1, 'm', md5(random()::text), 'interval', 60) RETURNING id",
+        )
+        .bind(o)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        for age in [Duration::days(10), Duration::hours(1)] {
+            sqlx::query("INSERT INTO pings (monitor_id, kind, received_at, method) VALUES ($1, 'success', $2, 'GET')")
+                .bind(monitor)
+                .bind(now - age)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(retention::delete_old_pings(&pool, Tier::Free, now - Duration::days(7), 10).await.unwrap(), 1, "only the free org's old ping");
+    let pings: i64 = sqlx::query_scalar("SELECT count(*) FROM pings").fetch_one(&pool).await.unwrap();
+    assert_eq!(pings, 3);
+
+    // bookkeeping: an idempotency key past 24 h and one within; an expired and a live session and token
+    for (key, age) in [("old", Duration::hours(25)), ("new", Duration::hours(23))] {
+        sqlx::query("INSERT INTO idempotency_keys (org_id, key, request_hash, created_at) VALUES ($1, $2, '\\x00', $3)")
+            .bind(free)
+            .bind(key)
+            .bind(now - age)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let user: Uuid = sqlx::query_scalar("INSERT INTO users (email) VALUES ('ada@example.com') RETURNING id").fetch_one(&pool).await.unwrap();
+    for (i, expires) in [now - Duration::minutes(1), now + Duration::minutes(1)].into_iter().enumerate() {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_secret, expires_at) VALUES ($1, $2, '\\x00', $3)")
+            .bind(vec![i as u8])
+            .bind(user)
+            .bind(expires)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO email_tokens (token_hash, purpose, email, expires_at) VALUES ($1, 'password_reset', 'ada@example.com', $2)")
+            .bind(vec![i as u8])
+            .bind(expires)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(retention::delete_expired_bookkeeping(&pool, now - Duration::hours(24), now).await.unwrap(), 3);
+    let kept: (String, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT string_agg(key, ',') FROM idempotency_keys), (SELECT count(*) FROM sessions WHERE expires_at > $1),
+                (SELECT count(*) FROM email_tokens WHERE expires_at > $1)",
+    )
+    .bind(now)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, ("new".to_owned(), 1, 1));
 }
 
 /// On a dispatcher session the claim's plan must not depend on statistics: taken while the queue
