@@ -30,7 +30,7 @@ async fn trigger_enqueues_the_jobs_request_and_wakes_the_dispatcher(pool: PgPool
     assert_eq!(e["message_id"], format!("msg_{}", exec_id.replace('-', "")));
     assert_eq!(listener.recv().await.unwrap().channel(), "prikke_due");
     let (priority, base): (i16, i32) = sqlx::query_as("SELECT priority, retry_base_delay_secs FROM executions WHERE id = $1::uuid").bind(exec_id).fetch_one(&pool).await.unwrap();
-    assert_eq!((priority, base), (domain::priority::priority(Tier::Pro, Some(60)), 2));
+    assert_eq!((priority, base), (140, 2), "a manual run is a Pro one-off, whatever the job's cadence");
 
     let list = api.get(&format!("/api/v1/jobs/{id}/executions"), &org.api_key).await;
     assert_eq!(list.status, StatusCode::OK);

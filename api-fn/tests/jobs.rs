@@ -4,6 +4,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use chrono::{DateTime, Datelike, TimeZone, Utc, Weekday};
 use domain::tier::Tier;
 use serde_json::json;
 use sqlx::PgPool;
@@ -35,6 +36,45 @@ async fn create_returns_the_stored_job_with_its_location(pool: PgPool) {
     let got = api.get(&format!("/api/v1/jobs/{id}"), &org.api_key).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.json, r.json, "read back exactly as created");
+}
+
+/// The next `hh:mm` on the wall clock of `zone` after `now`, on `weekday` when given: the
+/// expectation, computed with chrono-tz alone (the times chosen exist exactly once on every day
+/// in their zones, so no daylight-saving rule is involved).
+fn next_wall_clock(now: DateTime<Utc>, zone: chrono_tz::Tz, hh: u32, mm: u32, weekday: Option<Weekday>) -> DateTime<Utc> {
+    let mut date = now.with_timezone(&zone).date_naive();
+    loop {
+        if weekday.is_none_or(|w| date.weekday() == w) {
+            let at = zone.from_local_datetime(&date.and_hms_opt(hh, mm, 0).unwrap()).single().unwrap().with_timezone(&Utc);
+            if at > now {
+                return at;
+            }
+        }
+        date = date.succ_opt().unwrap();
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn next_run_at_is_the_next_occurrence_on_the_jobs_own_wall_clock(pool: PgPool) {
+    let api = Api::new(pool);
+    let org = api.org("acme", Tier::Pro).await;
+    let cases = [
+        ("0 9 * * *", "America/New_York", 9, 0, None),
+        ("45 7 * * 1", "Asia/Kolkata", 7, 45, Some(Weekday::Mon)),
+        ("@daily", "Australia/Lord_Howe", 0, 0, None),
+        ("15 23 * * *", "Pacific/Chatham", 23, 15, None),
+    ];
+    for (expr, zone, hh, mm, weekday) in cases {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let before = Utc::now();
+        let r = api.post("/api/v1/jobs", &org.api_key, json!({"name": expr, "url": "https://example.com/hook", "schedule": {"kind": "cron", "expr": expr, "timezone": zone}})).await;
+        let after = Utc::now();
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        let got: DateTime<Utc> = r.json["next_run_at"].as_str().unwrap().parse().unwrap();
+        // an occurrence falling between the two readings of the clock moves the answer on
+        let want = [next_wall_clock(before, tz, hh, mm, weekday), next_wall_clock(after, tz, hh, mm, weekday)];
+        assert!(want.contains(&got), "{expr} in {zone}: next_run_at {got}, expected {}", want[0]);
+    }
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

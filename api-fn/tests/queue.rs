@@ -22,7 +22,7 @@ async fn a_call_is_enqueued_now_with_one_time_retries(pool: PgPool) {
     let at: DateTime<Utc> = e["scheduled_for"].as_str().unwrap().parse().unwrap();
     assert!(at >= before && at <= Utc::now());
     let priority: i16 = sqlx::query_scalar("SELECT priority FROM executions").fetch_one(&pool).await.unwrap();
-    assert_eq!(priority, domain::priority::priority(Tier::Free, None));
+    assert_eq!(priority, 40, "the band of a Free one-off call");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -23,7 +23,8 @@ struct Received {
     body: Bytes,
 }
 
-/// An HTTP endpoint on 127.0.0.1 that answers 200 and hands every request to the test.
+/// An HTTP endpoint on 127.0.0.1 that hands every request to the test and answers the n-th one
+/// with the n-th status it was given (the last one from then on), body "received".
 struct Receiver {
     base: String,
     got: Mutex<mpsc::UnboundedReceiver<Received>>,
@@ -31,14 +32,21 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Receiver {
+        Self::answering(&[200]).await
+    }
+
+    async fn answering(statuses: &[u16]) -> Receiver {
         let (tx, rx) = mpsc::unbounded_channel();
+        let statuses: Arc<Vec<StatusCode>> = Arc::new(statuses.iter().map(|s| StatusCode::from_u16(*s).unwrap()).collect());
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let app = Router::new().fallback(move |req: Request<Body>| {
-            let tx = tx.clone();
+            let (tx, statuses, seen) = (tx.clone(), statuses.clone(), seen.clone());
             async move {
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
                 let _ = tx.send(Received { path: parts.uri.path().to_owned(), headers: parts.headers, body });
-                "received"
+                (statuses[n.min(statuses.len() - 1)], "received")
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -105,22 +113,28 @@ fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) {
         .expect("the delivery verifies with the organization's secret");
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgPool) {
-    let receiver = Receiver::start().await;
+/// A Pro organization, the API in process for it, and a dispatcher on the same database.
+async fn stack(pool: &PgPool) -> (api_fn::provision::Provisioned, Api, dispatcher::Dispatcher) {
     let org = api_fn::provision::create_organization(
-        &pool,
+        pool,
         &api_fn::provision::NewOrganization { name: "E2E", slug: "e2e", tier: Tier::Pro, key_name: "e2e" },
     )
     .await
     .unwrap();
     let api = Api { router: api_fn::router(api_fn::AppState::new(pool.clone(), api_config())), key: org.api_key.clone() };
-    let mut config = dispatcher::DispatcherConfig::with_database_url(database_url(&pool).await);
+    let mut config = dispatcher::DispatcherConfig::with_database_url(database_url(pool).await);
     config.allow_targets = vec!["127.0.0.0/8".parse().unwrap()];
     config.poll = Duration::from_millis(200);
     config.leader_poll = Duration::from_millis(200);
     config.shutdown_grace = Duration::from_secs(5);
     let dispatcher = dispatcher::Dispatcher::start(config, Arc::new(dispatcher::SystemClock)).expect("the dispatcher starts");
+    (org, api, dispatcher)
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgPool) {
+    let receiver = Receiver::start().await;
+    let (org, api, dispatcher) = stack(&pool).await;
 
     // 1. A one-time job due in two seconds: scheduled by the dispatcher from what the API stored.
     let at = (Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
@@ -160,5 +174,38 @@ async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgP
     verify(&org.signing_secret, &got.headers, &got.body);
     assert_eq!(api.finished_execution(again["id"].as_str().unwrap()).await["status"], "success");
 
+    dispatcher.shutdown().await;
+}
+
+/// The history the API shows for a call that failed every attempt is the one the dispatcher's
+/// recorder wrote: each earlier attempt, the last response, the reason it gave up.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_history_of_a_failing_call_is_what_the_recorder_wrote(pool: PgPool) {
+    let receiver = Receiver::answering(&[503, 502, 500]).await;
+    let (_org, api, dispatcher) = stack(&pool).await;
+    let (status, queued) = api
+        .call(Method::POST, "/api/v1/queue", Some(json!({"url": format!("{}/flaky", receiver.base), "retry": {"max_attempts": 3, "base_delay_secs": 1}})))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    for _ in 0..3 {
+        receiver.next().await;
+    }
+    let e = api.finished_execution(queued["id"].as_str().unwrap()).await;
+    assert_eq!((e["status"].as_str(), e["attempt"].as_i64(), e["max_attempts"].as_i64()), (Some("failed"), Some(3), Some(3)));
+    assert_eq!(e["response"]["status"], 500);
+    assert_eq!(e["response"]["body"], "received");
+    assert_eq!(e["error"], "gave up after 3 attempt(s); the last one failed: HTTP 500");
+    let attempts: Vec<(i64, &str, i64)> = e["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["attempt"].as_i64().unwrap(), a["status"].as_str().unwrap(), a["response_status"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(attempts, vec![(1, "failed", 503), (2, "failed", 502)]);
+    for a in e["attempts"].as_array().unwrap() {
+        assert!(a["duration_ms"].as_i64().is_some_and(|ms| ms >= 0), "{a}");
+        let at = |k: &str| a[k].as_str().unwrap().parse::<chrono::DateTime<Utc>>().unwrap();
+        assert!(at("started_at") <= at("finished_at"), "{a}");
+    }
     dispatcher.shutdown().await;
 }

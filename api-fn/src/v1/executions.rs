@@ -96,7 +96,8 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
     }
     let job = find_job(&mut *tx, &tenant, id).await?;
     ensure_quota(&mut tx, &tenant, now).await?;
-    let priority = domain::priority::priority(tenant.tier, job.spec.interval_minutes);
+    // a manual run is a one-off: someone is waiting for it, and no next occurrence makes up for it
+    let priority = domain::priority::priority(tenant.tier, None);
     let execution = enqueue_spec(&mut tx, &tenant, Some(job.id), Source::Manual, now, priority, &job.spec).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;
     tx.commit().await?;
