@@ -13,7 +13,10 @@
 //! - [`ops`]: /health and /metrics.
 //!
 //! Shutdown (SIGTERM): stop claiming and scheduling, hand back runs not yet sent, let in-flight
-//! deliveries finish within the grace period, hand back the rest, flush the recorder.
+//! deliveries finish within the grace period, hand back the rest, flush the recorder. A handed
+//! back run is pending again with its attempt not counted (and a first attempt's quota charge
+//! refunded), whether or not its call had been sent: a call cut off at the grace limit may have
+//! reached the receiver, and the next delivery carries the same `webhook-id`.
 
 pub mod clock;
 pub mod config;
@@ -145,6 +148,7 @@ impl Dispatcher {
                 wake: wake.clone(),
                 firing: limit.clone(),
                 defer: recorder::DeferPolicy { max_defer: config.record_defer, ..Default::default() },
+                deferring: watch::channel(0).0,
             },
             reports_rx,
             abandon.clone(),

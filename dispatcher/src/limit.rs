@@ -50,6 +50,8 @@ impl Drop for Waiting<'_> {
 
 impl AdaptiveLimit {
     pub fn new(min: usize, max: usize) -> Self {
+        // published from the start, not only once it first changes
+        metrics::gauge!("prikke_concurrency_limit").set(min as f64);
         AdaptiveLimit {
             sem: Arc::new(Semaphore::new(min)),
             size: AtomicUsize::new(min),

@@ -90,7 +90,7 @@ pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>
         monitors_overdue(&pool, clock.now()).await;
         if last_retention.is_none_or(|t| t.elapsed() >= every) {
             last_retention = Some(std::time::Instant::now());
-            if let Err(e) = retention(&pool, clock.now(), &shutdown).await {
+            if let Err(e) = retention(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
                 tracing::warn!(error = %e, "retention failed; will retry");
             }
         }
@@ -117,22 +117,23 @@ async fn queue_depth(pool: &PgPool, now: chrono::DateTime<Utc>) {
     }
 }
 
-/// Deletes history past each tier's retention, in bounded batches.
-pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, shutdown: &CancellationToken) -> Result<u64, store::StoreError> {
+/// Deletes history past each tier's retention as of `now`, `batch` rows per statement (so no
+/// transaction is long), until none is left or `shutdown` fires. Returns how many rows went.
+pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, batch: i64, shutdown: &CancellationToken) -> Result<u64, store::StoreError> {
     let mut total = 0;
     for tier in Tier::ALL {
         let cutoff = now - chrono::Duration::days(i64::from(tier.limits().history_days));
         loop {
-            let n = dispatch::retention::delete_old_executions(pool, tier, cutoff, RETENTION_BATCH).await?;
+            let n = dispatch::retention::delete_old_executions(pool, tier, cutoff, batch).await?;
             total += n;
-            if (n as i64) < RETENTION_BATCH || shutdown.is_cancelled() {
+            if (n as i64) < batch || shutdown.is_cancelled() {
                 break;
             }
         }
         loop {
-            let n = dispatch::retention::delete_old_pings(pool, tier, cutoff, RETENTION_BATCH).await?;
+            let n = dispatch::retention::delete_old_pings(pool, tier, cutoff, batch).await?;
             total += n;
-            if (n as i64) < RETENTION_BATCH || shutdown.is_cancelled() {
+            if (n as i64) < batch || shutdown.is_cancelled() {
                 break;
             }
         }

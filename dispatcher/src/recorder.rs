@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use store::dispatch::{self, Outcome};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -81,6 +81,18 @@ pub struct Recorder {
     /// Whose backlog makes writes wait.
     pub firing: Arc<AdaptiveLimit>,
     pub defer: DeferPolicy,
+    /// How many reports are held back right now: set each time the recorder decides to wait
+    /// for the firing backlog, zero once it writes (also the `prikke_outcomes_deferred` gauge).
+    pub deferring: watch::Sender<usize>,
+}
+
+impl Recorder {
+    fn set_deferring(&self, n: usize) {
+        if *self.deferring.borrow() != n {
+            self.deferring.send_replace(n);
+            metrics::gauge!("prikke_outcomes_deferred").set(n as f64);
+        }
+    }
 }
 
 /// Reports received and not yet written, oldest first.
@@ -190,6 +202,7 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
         }
         held.take(&mut incoming);
         if open && !must_write(&r, &held) {
+            r.set_deferring(held.reports.len());
             let deadline = held.since.unwrap_or_else(Instant::now) + r.defer.max_defer;
             let room = held.room(&r.defer);
             tokio::select! {
@@ -202,6 +215,7 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
             }
             continue;
         }
+        r.set_deferring(0);
         let (outcomes, released) = held.next_batch();
         let write = write_until_done(&r, &outcomes, &released, &abandon);
         tokio::pin!(write);

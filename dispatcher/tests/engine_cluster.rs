@@ -1,6 +1,7 @@
-//! Three dispatcher processes on one database: each run is delivered exactly once, a killed
-//! leader is replaced within seconds, and a worker killed mid-burst loses nothing (its runs are
-//! rescued and re-delivered with the same webhook-id).
+//! Dispatcher processes on one database: each run is delivered exactly once, a killed leader is
+//! replaced within seconds (at the default leader poll), a worker killed mid-burst loses nothing
+//! (its runs are rescued and re-delivered with the same webhook-id), SIGTERM ends a process
+//! cleanly within its grace, and /metrics counts what happened.
 
 mod support;
 
@@ -12,7 +13,7 @@ use domain::tier::Tier;
 use serde_json::json;
 use sqlx::PgPool;
 use support::process::Node;
-use support::{Receiver, Reply};
+use support::{Gate, Receiver, Reply};
 
 async fn cluster(url: &str, extra: &[(&str, &str)]) -> Vec<Node> {
     let mut nodes = Vec::new();
@@ -59,7 +60,7 @@ async fn three_dispatchers_deliver_every_run_exactly_once(pool: PgPool) {
     let url = support::database_url(&pool).await;
     let receiver = Receiver::ok().await;
     let org = support::org(&pool, Tier::Pro).await;
-    let nodes = cluster(&url, &[]).await;
+    let mut nodes = cluster(&url, &[]).await;
     one_leader(&nodes, None, Duration::from_secs(10)).await;
 
     let now = Utc::now();
@@ -95,13 +96,17 @@ async fn three_dispatchers_deliver_every_run_exactly_once(pool: PgPool) {
     }
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE leased_by IS NOT NULL").fetch_one(&pool).await.unwrap();
     assert_eq!(held, 0, "every lease is released once the outcome is recorded");
-
+    for n in nodes.iter_mut() {
+        let status = n.terminate().await;
+        assert_eq!(status.code(), Some(0), "{} stopped with {status}", n.name);
+    }
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn killing_the_leader_makes_another_leader_within_five_seconds(pool: PgPool) {
     let url = support::database_url(&pool).await;
-    let mut nodes = cluster(&url, &[]).await;
+    // the production default, not the quick poll of the other tests
+    let mut nodes = cluster(&url, &[("PRIKKE_LEADER_POLL_MS", "1000")]).await;
     let (leader, _) = one_leader(&nodes, None, Duration::from_secs(10)).await;
     nodes[leader].kill9().await;
     let (next, took) = one_leader(&nodes, Some(leader), Duration::from_secs(5)).await;
@@ -167,7 +172,79 @@ async fn a_worker_killed_mid_burst_loses_nothing(pool: PgPool) {
     assert!(rescued > 0, "none of the {} runs held by the killed node was rescued", in_flight.len());
     let duplicated = per_id.values().filter(|n| **n > 1).count();
     assert!(duplicated <= in_flight.len(), "only runs in flight at the kill may arrive twice ({duplicated} did)");
-    for n in nodes.iter_mut() {
-        n.terminate().await;
+    for n in nodes.iter_mut().filter(|n| n.name != busiest.0) {
+        let status = n.terminate().await;
+        assert_eq!(status.code(), Some(0), "{} stopped with {status}", n.name);
+    }
+}
+
+/// SIGTERM while a call is in flight: the process waits out its grace (2 s here, far shorter
+/// than the call's own 30 s timeout), hands the call back, and exits with status 0.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn sigterm_hands_back_the_call_in_flight_and_exits_cleanly_within_the_grace(pool: PgPool) {
+    let url = support::database_url(&pool).await;
+    let never = Gate::new();
+    let receiver = Receiver::start(move |_, _| Reply::held(200, &never)).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let mut node = Node::start("solo", &url, &[("PRIKKE_SHUTDOWN_GRACE_SECS", "2")]).await;
+    let id = support::queue_with_timeout(&pool, org, &receiver.url("/hang"), Utc::now(), 3, 1, 30).await;
+    receiver.wait_for(1, Duration::from_secs(15)).await;
+
+    let asked = Instant::now();
+    let status = node.terminate().await;
+    let took = asked.elapsed();
+    assert_eq!(status.code(), Some(0), "stopped with {status}");
+    assert!(took >= Duration::from_secs(2), "exited after {took:?}, before the call's grace ended");
+    assert!(took < Duration::from_secs(12), "exited after {took:?}: the grace is 2 s and the call's own timeout 30 s");
+    assert_eq!(support::status_of(&pool, id).await, ("pending".to_owned(), 0, None), "handed back, attempt not counted");
+}
+
+/// The value of one sample (`name` with its labels, as the Prometheus text writes it).
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn metrics_name_what_happened_and_move_with_it(pool: PgPool) {
+    let url = support::database_url(&pool).await;
+    let receiver = Receiver::start(|r, _| Reply::status(if r.path == "/gone" { 404 } else { 200 })).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let node = Node::start("metrics", &url, &[]).await;
+    one_leader(std::slice::from_ref(&node), None, Duration::from_secs(10)).await;
+    let before = node.metrics().await;
+    assert_eq!(sample(&before, "prikke_deliveries_total{outcome=\"success\"}"), None, "nothing delivered yet:\n{before}");
+
+    let now = Utc::now();
+    let job = support::job(
+        &pool,
+        org,
+        json!({"name": "once", "url": receiver.url("/ok"), "schedule": {"kind": "once", "at": (now + chrono::Duration::seconds(1)).to_rfc3339()}}),
+        now,
+    )
+    .await;
+    let gone = support::queue(&pool, org, &receiver.url("/gone"), now, 3, 1).await;
+    assert_eq!(support::wait_final(&pool, gone, Duration::from_secs(15)).await.status, "failed");
+    let run: uuid::Uuid = support::eventually("the one-time job's run exists", Duration::from_secs(15), || async {
+        sqlx::query_scalar("SELECT id FROM executions WHERE job_id = $1").bind(job.id).fetch_optional(&pool).await.unwrap()
+    })
+    .await;
+    assert_eq!(support::wait_final(&pool, run, Duration::from_secs(15)).await.status, "success");
+
+    // queue depth is published by the leader's chores, every 5 s
+    let after = support::eventually("prikke_queue_depth says the queue is empty", Duration::from_secs(20), || async {
+        let text = node.metrics().await;
+        (sample(&text, "prikke_queue_depth") == Some(0.0)).then_some(text)
+    })
+    .await;
+    assert_eq!(sample(&after, "prikke_deliveries_total{outcome=\"success\"}"), Some(1.0), "{after}");
+    assert_eq!(sample(&after, "prikke_deliveries_total{outcome=\"http_error\"}"), Some(1.0), "{after}");
+    assert_eq!(sample(&after, "prikke_fire_lag_seconds_count"), Some(2.0), "{after}");
+    assert_eq!(sample(&after, "prikke_runs_materialised_total"), Some(1.0), "{after}");
+    assert_eq!(sample(&after, "prikke_record_batch_size_sum"), Some(2.0), "two outcomes written: {after}");
+    for moved in ["prikke_claim_batch_size_count", "prikke_scheduler_tick_seconds_count"] {
+        assert!(sample(&after, moved).is_some_and(|v| v > sample(&before, moved).unwrap_or(0.0)), "{moved} did not move:\n{before}\n---\n{after}");
+    }
+    for present in ["prikke_concurrency_limit", "prikke_runs_held"] {
+        assert!(sample(&after, present).is_some(), "{present} missing:\n{after}");
     }
 }

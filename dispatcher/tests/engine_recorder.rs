@@ -15,7 +15,7 @@ use dispatcher::{SharedClock, SystemClock};
 use domain::tier::Tier;
 use sqlx::PgPool;
 use store::dispatch::{AttemptRecord, FinalStatus, Finished, Outcome};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -63,10 +63,16 @@ async fn status(pool: &PgPool, id: Uuid) -> String {
 }
 
 /// A recorder whose writes wait on `firing`; the channel holds one report, so once a second
-/// send has gone through, the recorder has taken the first.
-fn start(pool: &PgPool, firing: Arc<AdaptiveLimit>, max_defer: Duration) -> (mpsc::Sender<Report>, tokio::task::JoinHandle<()>) {
+/// send has gone through, the recorder has taken the first. The watch says how many reports it
+/// holds back each time it decides to wait.
+fn start(
+    pool: &PgPool,
+    firing: Arc<AdaptiveLimit>,
+    max_defer: Duration,
+) -> (mpsc::Sender<Report>, watch::Receiver<usize>, tokio::task::JoinHandle<()>) {
     let clock: SharedClock = Arc::new(SystemClock);
     let (tx, rx) = mpsc::channel(1);
+    let (deferring, deferred) = watch::channel(0);
     let r = Recorder {
         pool: pool.clone(),
         me: ME.to_owned(),
@@ -74,8 +80,9 @@ fn start(pool: &PgPool, firing: Arc<AdaptiveLimit>, max_defer: Duration) -> (mps
         wake: Arc::new(Wake::new(clock, Duration::ZERO)),
         firing,
         defer: DeferPolicy { max_defer, ..DeferPolicy::default() },
+        deferring,
     };
-    (tx, tokio::spawn(recorder::run(r, rx, CancellationToken::new())))
+    (tx, deferred, tokio::spawn(recorder::run(r, rx, CancellationToken::new())))
 }
 
 /// A limit of one permit, held, with one due run waiting for it: a backlog of one.
@@ -96,12 +103,15 @@ async fn busy_limit() -> (Arc<AdaptiveLimit>, tokio::sync::OwnedSemaphorePermit,
 async fn outcomes_wait_for_the_firing_backlog_then_are_written(pool: PgPool) {
     let ids = claimed(&pool, 2).await;
     let (limit, held, waiter) = busy_limit().await;
-    let (tx, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
+    let (tx, mut deferred, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
     tx.send(success(ids[0])).await.unwrap();
-    tx.send(success(ids[1])).await.unwrap(); // the recorder has taken the first one
-    // Nothing signals an absence: give a write that should not happen time to happen.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(status(&pool, ids[0]).await, "running", "deferred while a due run waits to fire");
+    tx.send(success(ids[1])).await.unwrap();
+    // the recorder decided to hold both back rather than write them
+    let holding = tokio::time::timeout(Duration::from_secs(10), deferred.wait_for(|n| *n == 2)).await.is_ok();
+    assert!(holding, "the recorder never held both outcomes back (holds {})", *deferred.borrow());
+    for id in &ids {
+        assert_eq!(status(&pool, *id).await, "running", "deferred while a due run waits to fire");
+    }
 
     drop(held); // the waiting run gets its permit: the backlog is gone
     waiter.await.unwrap();
@@ -110,6 +120,7 @@ async fn outcomes_wait_for_the_firing_backlog_then_are_written(pool: PgPool) {
     }
     drop(tx);
     recorder.await.unwrap();
+    assert_eq!(*deferred.borrow(), 0, "nothing held back once written");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -117,7 +128,7 @@ async fn a_deferred_outcome_is_written_when_it_is_max_defer_old(pool: PgPool) {
     let ids = claimed(&pool, 1).await;
     let (limit, _held, _waiter) = busy_limit().await;
     let max_defer = Duration::from_millis(500);
-    let (tx, recorder) = start(&pool, limit.clone(), max_defer);
+    let (tx, _deferred, recorder) = start(&pool, limit.clone(), max_defer);
     let sent = std::time::Instant::now();
     tx.send(success(ids[0])).await.unwrap();
     assert_eq!(support::wait_final(&pool, ids[0], Duration::from_secs(10)).await.status, "success");
@@ -133,7 +144,7 @@ async fn a_deferred_outcome_is_written_when_it_is_max_defer_old(pool: PgPool) {
 async fn an_outcome_another_run_waits_on_is_not_deferred(pool: PgPool) {
     let ids = claimed(&pool, 2).await;
     let (limit, _held, _waiter) = busy_limit().await;
-    let (tx, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
+    let (tx, _deferred, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
     tx.send(success(ids[0])).await.unwrap();
     tx.send(Report::Prompt(succeeded(ids[1]))).await.unwrap();
     assert_eq!(support::wait_final(&pool, ids[1], Duration::from_secs(10)).await.status, "success");
@@ -146,7 +157,7 @@ async fn an_outcome_another_run_waits_on_is_not_deferred(pool: PgPool) {
 async fn hand_backs_and_a_closed_channel_do_not_wait(pool: PgPool) {
     let ids = claimed(&pool, 2).await;
     let (limit, _held, _waiter) = busy_limit().await;
-    let (tx, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
+    let (tx, _deferred, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
     tx.send(Report::Release(ids[0])).await.unwrap();
     let pending = async {
         while status(&pool, ids[0]).await != "pending" {

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 #[allow(unused_imports)] // each test binary compiles this module and uses a part of it
-pub use receiver::{Receiver, Reply};
+pub use receiver::{Gate, Receiver, Reply};
 
 /// A signing secret every test organization gets (the tests verify signatures by hand with it).
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -63,8 +63,21 @@ pub async fn job(pool: &PgPool, org_id: Uuid, draft: serde_json::Value, now: Dat
     store::jobs::insert(pool, org_id, Uuid::now_v7(), &spec, next).await.unwrap()
 }
 
-/// Enqueues an on-demand call to `url` (like POST /api/v1/queue) due at `at`.
+/// Enqueues an on-demand call to `url` (like POST /api/v1/queue) due at `at`, with a 5 s timeout.
 pub async fn queue(pool: &PgPool, org_id: Uuid, url: &str, at: DateTime<Utc>, max_attempts: u8, base_delay_secs: u32) -> Uuid {
+    queue_with_timeout(pool, org_id, url, at, max_attempts, base_delay_secs, 5).await
+}
+
+/// [`queue`] with the call's own timeout.
+pub async fn queue_with_timeout(
+    pool: &PgPool,
+    org_id: Uuid,
+    url: &str,
+    at: DateTime<Utc>,
+    max_attempts: u8,
+    base_delay_secs: u32,
+    timeout_secs: u32,
+) -> Uuid {
     let id = Uuid::now_v7();
     store::executions::enqueue(
         pool,
@@ -83,7 +96,7 @@ pub async fn queue(pool: &PgPool, org_id: Uuid, url: &str, at: DateTime<Utc>, ma
             url,
             headers: &[("content-type".to_owned(), "application/json".to_owned())],
             body: Some(r#"{"hello":"prikke"}"#),
-            timeout_secs: 5,
+            timeout_secs,
             redelivery_of: None,
         },
     )
@@ -121,4 +134,26 @@ pub fn verify_by_hand(secret: &str, id: &str, ts: &str, sig_header: &str, body: 
 
 pub fn shared<C: dispatcher::Clock>(c: C) -> SharedClock {
     Arc::new(c)
+}
+
+/// An execution's status, attempt counter and leaseholder, as stored.
+pub async fn status_of(pool: &PgPool, id: Uuid) -> (String, i16, Option<String>) {
+    sqlx::query_as("SELECT status, attempt, leased_by FROM executions WHERE id = $1").bind(id).fetch_one(pool).await.unwrap()
+}
+
+/// Observes `probe` until it sees something (a bounded poll of an observation, never a fixed
+/// sleep standing in for one), and returns what it saw; fails the test after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(seen) = probe().await {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

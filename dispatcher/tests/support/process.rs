@@ -14,7 +14,8 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts `dispatcher` on `database_url` and waits for its `listening on` line.
+    /// Starts `dispatcher` on `database_url` and waits for its `listening on` line. `extra`
+    /// variables are set last, so they override the test defaults.
     pub async fn start(name: &str, database_url: &str, extra: &[(&str, &str)]) -> Node {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dispatcher"));
         cmd.env("DATABASE_URL", database_url)
@@ -49,12 +50,17 @@ impl Node {
         self.child.kill().await.unwrap();
     }
 
-    /// SIGTERM: graceful shutdown; waits for the exit.
-    pub async fn terminate(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    /// SIGTERM: graceful shutdown; waits (at most a minute) for the exit and returns its status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the dispatcher is still running");
+        let sent = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("the dispatcher exits after SIGTERM").unwrap()
+    }
+
+    /// The Prometheus text of this node's /metrics.
+    pub async fn metrics(&self) -> String {
+        get(&self.ops, "/metrics").await.expect("/metrics answers")
     }
 
     /// Whether /health says this node currently leads (false when it does not answer).

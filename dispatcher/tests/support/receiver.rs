@@ -28,18 +28,44 @@ impl Received {
     }
 }
 
-/// What to answer: status, extra headers, body; optionally after a delay (a slow receiver).
+/// What to answer: status, extra headers, body; optionally after a delay (a slow receiver) or
+/// once a gate opens (a receiver that holds the call until the test says so, or forever).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
     pub delay: Option<Duration>,
+    pub hold: Option<Gate>,
 }
 
 impl Reply {
     pub fn status(status: u16) -> Self {
-        Reply { status, headers: Vec::new(), body: String::new(), delay: None }
+        Reply { status, headers: Vec::new(), body: String::new(), delay: None, hold: None }
+    }
+
+    /// Answers `status` once `gate` opens.
+    pub fn held(status: u16, gate: &Gate) -> Self {
+        Reply { hold: Some(gate.clone()), ..Reply::status(status) }
+    }
+}
+
+/// Holds replies until opened (see [`Reply::held`]); a gate never opened holds them forever.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<watch::Sender<bool>>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate(Arc::new(watch::channel(false).0))
+    }
+
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn passed(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
     }
 }
 
@@ -74,7 +100,7 @@ impl Receiver {
 
     /// A receiver that answers 200 "ok" to everything.
     pub async fn ok() -> Receiver {
-        Self::start(|_, _| Reply { status: 200, headers: vec![("x-receiver", "yes".into())], body: "ok".into(), delay: None }).await
+        Self::start(|_, _| Reply { headers: vec![("x-receiver", "yes".into())], body: "ok".into(), ..Reply::status(200) }).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -111,6 +137,9 @@ async fn handle(State(s): State<Shared>, method: Method, uri: Uri, headers: Head
     s.count.send_modify(|c| *c += 1);
     if let Some(d) = reply.delay {
         tokio::time::sleep(d).await;
+    }
+    if let Some(gate) = &reply.hold {
+        gate.passed().await;
     }
     let mut res = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
     for (k, v) in reply.headers {
