@@ -190,6 +190,15 @@ impl FromStr for HttpMethod {
     }
 }
 
+/// Rows carry the method as text.
+impl TryFrom<String> for HttpMethod {
+    type Error = HttpMethodError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl Serialize for HttpMethod {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
