@@ -3,23 +3,7 @@
 
 use std::net::SocketAddr;
 
-/// Where the process runs; shown by /health and used to pick log format and safety defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    Development,
-    Test,
-    Production,
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Development => "development",
-            Environment::Test => "test",
-            Environment::Production => "production",
-        }
-    }
-}
+pub use domain::runtime::Environment;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,15 +50,10 @@ impl Config {
             problems.push(problem);
             String::new()
         });
-        let env = match get("PRIKKE_ENV").as_deref() {
-            None | Some("development") | Some("dev") => Environment::Development,
-            Some("test") => Environment::Test,
-            Some("production") | Some("prod") => Environment::Production,
-            Some(other) => {
-                problems.push(format!("PRIKKE_ENV must be development, test or production, not {other:?}"));
-                Environment::Development
-            }
-        };
+        let env = Environment::from_setting(get(domain::runtime::ENV_VAR).as_deref()).unwrap_or_else(|problem| {
+            problems.push(problem);
+            Environment::Development
+        });
         let bind = match get("PRIKKE_BIND") {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
             Some(v) => v.parse().unwrap_or_else(|_| {

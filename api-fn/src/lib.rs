@@ -1,11 +1,15 @@
 //! Prikke's REST API and dashboard as one axum router. The binary serves it under `lambda_http`
 //! on AWS Lambda or on a plain local listener; tests drive the same router.
+//!
+//! Layout: `v1` holds one module per resource (its handlers) beside the machinery they share
+//! (authentication, extractors, pagination, idempotency, the wire schemas, and the services
+//! several handlers use: `job_rules`, `runs`). Handlers never import each other; what two of
+//! them need goes in a shared module. Rules without I/O live in `domain`, SQL in `store`.
 
 pub mod batch;
 pub mod coalesce;
 pub mod config;
 pub mod health;
-pub mod monitor_state;
 pub mod pings;
 pub mod problem;
 pub mod provision;

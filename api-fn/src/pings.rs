@@ -13,8 +13,9 @@ use chrono::{TimeDelta, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use domain::monitor::{MonitorStatus, PingKind, after_ping};
+
 use crate::AppState;
-use crate::monitor_state::{PingKind, Rhythm, after_ping};
 use crate::problem::Problem;
 use crate::v1::extract::ApiPath;
 
@@ -26,7 +27,7 @@ pub struct PingReceived {
     /// Always `true`.
     pub ok: bool,
     /// The monitor's status after the ping.
-    pub status: String,
+    pub status: MonitorStatus,
 }
 
 /// The client's address: the edge's `X-Forwarded-For` when trusted, else the Lambda event's
@@ -76,16 +77,18 @@ async fn receive(state: AppState, parts: Parts, token: String, kind: PingKind, b
     }
     let mut tx = state.pool.begin().await?;
     let monitor = store::monitors::lock_by_token(&mut *tx, &token).await?.ok_or_else(|| Problem::not_found("monitor"))?;
-    let rhythm = Rhythm::of(&monitor.schedule)
+    let rhythm = monitor
+        .schedule
+        .rhythm()
         .ok_or_else(|| Problem::internal(&store::StoreError::Corrupt { column: "monitors.cron_expr", value: monitor.id.to_string() }))?;
-    let next = after_ping(&monitor.status, monitor.alert_at, kind, &rhythm, TimeDelta::seconds(i64::from(monitor.grace_secs)), now);
+    let next = after_ping(monitor.status, monitor.alert_at, kind, &rhythm, TimeDelta::seconds(i64::from(monitor.grace_secs)), now);
     let (last_ping_at, last_start_at) = match kind {
         PingKind::Start => (monitor.last_ping_at, Some(now)),
         PingKind::Success | PingKind::Fail => (Some(now), monitor.last_start_at),
     };
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
     let ping = store::monitors::Ping {
-        kind: kind.as_str().to_owned(),
+        kind,
         received_at: now,
         method: parts.method.as_str().to_owned(),
         source_ip: ip.map(|i| i.to_string()),
@@ -95,8 +98,8 @@ async fn receive(state: AppState, parts: Parts, token: String, kind: PingKind, b
     let outcome = store::monitors::PingOutcome { status: next.status, last_ping_at, last_start_at, alert_at: next.alert_at, alert: next.alert };
     store::monitors::record_ping(&mut tx, &monitor, &ping, &outcome).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %monitor.org_id, monitor_id = %monitor.id, kind = kind.as_str(), status = next.status, "ping");
-    Ok(Json(PingReceived { ok: true, status: next.status.to_owned() }))
+    tracing::info!(org_id = %monitor.org_id, monitor_id = %monitor.id, kind = kind.as_str(), status = next.status.as_str(), "ping");
+    Ok(Json(PingReceived { ok: true, status: next.status }))
 }
 
 /// The ping's parts without consuming the body (extractors run before the body).

@@ -24,9 +24,6 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Base of every problem `type` URI.
-pub const PROBLEM_BASE: &str = "https://prikke.eu/problems/";
-
 /// The media type of every error response.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -72,7 +69,7 @@ pub struct Problem {
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
         Problem {
-            type_uri: format!("{PROBLEM_BASE}{slug}"),
+            type_uri: domain::problem::type_uri(slug),
             title,
             status: status.as_u16(),
             detail: detail.into(),
@@ -89,7 +86,7 @@ impl Problem {
 
     /// The slug of the `type` URI, e.g. `validation`.
     pub fn slug(&self) -> &str {
-        self.type_uri.strip_prefix(PROBLEM_BASE).unwrap_or(&self.type_uri)
+        self.type_uri.strip_prefix(domain::problem::TYPE_BASE).unwrap_or(&self.type_uri)
     }
 
     pub fn validation(detail: impl Into<String>, errors: Vec<FieldProblem>) -> Self {

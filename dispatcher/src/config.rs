@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use domain::runtime::Environment;
 use ipnet::IpNet;
 
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub struct DispatcherConfig {
     /// `DATABASE_URL` (required; never logged).
     pub database_url: String,
     /// `PRIKKE_ENV` (development | test | production) and `PRIKKE_SHA`, shown by /health.
-    pub env: String,
+    pub env: Environment,
     pub sha: String,
     /// `PRIKKE_DISPATCHER_BIND`: health and metrics listener (default 127.0.0.1:9090).
     pub ops_bind: SocketAddr,
@@ -71,7 +72,7 @@ impl DispatcherConfig {
     pub fn with_database_url(database_url: impl Into<String>) -> Self {
         DispatcherConfig {
             database_url: database_url.into(),
-            env: "development".into(),
+            env: Environment::Development,
             sha: "unknown".into(),
             ops_bind: SocketAddr::from(([127, 0, 0, 1], 9090)),
             instance_id: default_instance_id(),
@@ -105,12 +106,9 @@ impl DispatcherConfig {
             String::new()
         });
         let mut c = DispatcherConfig::with_database_url(url);
-        if let Some(env) = get("PRIKKE_ENV") {
-            if ["development", "test", "production"].contains(&env.as_str()) {
-                c.env = env;
-            } else {
-                problems.push(format!("PRIKKE_ENV must be development, test or production, not {env:?}"));
-            }
+        match Environment::from_setting(get(domain::runtime::ENV_VAR).as_deref()) {
+            Ok(env) => c.env = env,
+            Err(problem) => problems.push(problem),
         }
         if let Some(sha) = get("PRIKKE_SHA") {
             c.sha = sha;

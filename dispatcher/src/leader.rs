@@ -21,11 +21,9 @@ use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
+use store::StoreError;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-
-/// The advisory lock key: "prikke" as a 64-bit constant.
-pub const LEADER_LOCK_KEY: i64 = 0x7072_696b_6b65_0001;
 
 /// Runs until `shutdown`; publishes leadership changes on `tx`.
 pub async fn run(options: PgConnectOptions, poll: Duration, tx: watch::Sender<bool>, shutdown: CancellationToken) {
@@ -45,7 +43,7 @@ pub async fn run(options: PgConnectOptions, poll: Duration, tx: watch::Sender<bo
             Ok(()) => {
                 if was_leader {
                     // clean shutdown: let a follower take over now rather than at our disconnect
-                    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LEADER_LOCK_KEY).execute(&mut conn).await;
+                    let _ = store::leader::step_down(&mut conn).await;
                     tracing::info!("leadership released");
                 }
                 let _ = conn.close().await;
@@ -70,16 +68,13 @@ async fn hold_or_wait(
     poll: Duration,
     tx: &watch::Sender<bool>,
     shutdown: &CancellationToken,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     loop {
         if *tx.borrow() {
-            sqlx::query("SELECT 1").execute(&mut *conn).await?;
-        } else {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LEADER_LOCK_KEY).fetch_one(&mut *conn).await?;
-            if got {
-                tracing::info!("became leader");
-                tx.send_replace(true);
-            }
+            store::leader::check(conn).await?;
+        } else if store::leader::try_lead(conn).await? {
+            tracing::info!("became leader");
+            tx.send_replace(true);
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

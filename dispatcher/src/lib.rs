@@ -12,6 +12,10 @@
 //! - [`maintenance`]: heartbeat, rescuer of expired leases, retention and metrics (leader);
 //! - [`ops`]: /health and /metrics.
 //!
+//! What is not here: SQL (every query, the leader lock and the wake-up channel are in `store`,
+//! which hands back decoded domain values) and rules without I/O (`domain`). A new background
+//! task goes in its own module and is started from [`Dispatcher::start`].
+//!
 //! Shutdown (SIGTERM): stop claiming and scheduling, hand back runs not yet sent, let in-flight
 //! deliveries finish within the grace period, hand back the rest, flush the recorder. A handed
 //! back run is pending again with its attempt not counted (and a first attempt's quota charge

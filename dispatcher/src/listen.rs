@@ -1,37 +1,32 @@
-//! LISTEN `prikke_due`: turns notifications from the API and the leader into wake-ups. On any
-//! connection loss it reconnects and wakes the claim loop once, since notifications sent while
-//! disconnected are lost (the poll would catch them too, only later).
+//! LISTEN on the wake-up channel (`store::notify`): turns notifications from the API and the
+//! leader into wake-ups. On any connection loss it reconnects and wakes the claim loop once,
+//! since notifications sent while disconnected are lost (the poll would catch them too, only
+//! later).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use store::notify::parse_due_payload;
 use tokio_util::sync::CancellationToken;
 
-use crate::wake::{Wake, parse_payload};
-
-pub const CHANNEL: &str = "prikke_due";
+use crate::wake::Wake;
 
 pub async fn run(pool: PgPool, wake: Arc<Wake>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
-        let mut listener = match PgListener::connect_with(&pool).await {
+        let mut listener = match store::notify::listen_due(&pool).await {
             Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "listener: cannot connect; retrying");
+                tracing::warn!(error = %e, "listener: cannot connect or LISTEN; retrying");
                 tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(Duration::from_secs(1)) => continue }
             }
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "listener: LISTEN failed; retrying");
-            tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(Duration::from_secs(1)) => continue }
-        }
         wake.now();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 msg = listener.try_recv() => match msg {
-                    Ok(Some(n)) => match parse_payload(n.payload()) {
+                    Ok(Some(n)) => match parse_due_payload(n.payload()) {
                         Some(at) => wake.hint(at),
                         None => wake.now(),
                     },

@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    init_tracing(config.env == "production");
+    init_tracing(config.env.is_production());
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
         .context("metrics buckets")?
@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         .context("installing the metrics recorder")?;
 
     let ops_bind = config.ops_bind;
-    let (sha, env, instance_id) = (config.sha.clone(), config.env.clone(), config.instance_id.clone());
+    let (sha, env, instance_id) = (config.sha.clone(), config.env, config.instance_id.clone());
     tracing::info!(instance_id = %instance_id, env = %env, allow_targets = ?config.allow_targets, "dispatcher starting");
     let dispatcher = Dispatcher::start(config, Arc::new(SystemClock))?;
 

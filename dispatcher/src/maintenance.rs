@@ -20,8 +20,6 @@ use crate::wake::Wake;
 const RETENTION_BATCH: i64 = 5_000;
 /// Monitors taken down per chores round (every 5 s at most).
 const MONITOR_BATCH: i64 = 1_000;
-/// Idempotency keys are honoured for 24 hours.
-const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
 pub async fn heartbeat(
     pool: PgPool,
@@ -110,10 +108,9 @@ async fn monitors_overdue(pool: &PgPool, now: chrono::DateTime<Utc>) {
 }
 
 async fn queue_depth(pool: &PgPool, now: chrono::DateTime<Utc>) {
-    let depth: Result<i64, _> =
-        sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending' AND run_at <= $1").bind(now).fetch_one(pool).await;
-    if let Ok(d) = depth {
-        metrics::gauge!("prikke_queue_depth").set(d as f64);
+    match dispatch::queue_depth(pool, now).await {
+        Ok(d) => metrics::gauge!("prikke_queue_depth").set(d as f64),
+        Err(e) => tracing::warn!(error = %e, "reading the queue depth failed"),
     }
 }
 
@@ -138,7 +135,7 @@ pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, batch: i64, sh
             }
         }
     }
-    total += dispatch::retention::delete_expired_bookkeeping(pool, now - IDEMPOTENCY_TTL, now).await?;
+    total += dispatch::retention::delete_expired_bookkeeping(pool, now - domain::lifetimes::IDEMPOTENCY_KEY, now).await?;
     if total > 0 {
         tracing::info!(deleted = total, "retention");
     }

@@ -32,9 +32,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::retry::{AttemptOutcome, RetryDecision, RetryPolicy, decide};
+use domain::execution::ExecutionStatus;
+use domain::retry::{AttemptOutcome, RetryDecision, decide};
 use sqlx::PgPool;
-use store::dispatch::{AttemptRecord, Claimed, FinalStatus, Finished, Outcome};
+use store::dispatch::{AttemptRecord, Claimed, Finished, Outcome};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -187,12 +188,12 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     // taken out of the row: from here on it lives only in the request, not twice per held run.
     let body = row.body.take();
     let mut prepared = ctx.deliverer.prepare(&DeliveryRequest {
-        message_id: &format!("msg_{}", row.message_id.simple()),
+        message_id: &row.message_id.to_string(),
         method: &row.method,
         url: &row.url,
         headers: &row.headers.0,
         body: body.as_deref(),
-        timeout: Duration::from_secs(u64::try_from(row.timeout_secs).unwrap_or(30)),
+        timeout: row.timeout,
         secrets: &secrets,
         timestamp: row.run_at.max(now).timestamp(),
     });
@@ -215,13 +216,13 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
             return;
         }
     };
-    if row.skip_if_running {
-        match previous_still_running(&ctx.pool, &row).await {
+    if let (true, Some(job_id)) = (row.skip_if_running, row.job_id) {
+        match store::dispatch::previous_still_running(&ctx.pool, job_id, row.id, row.scheduled_for).await {
             Ok(Some(previous)) => {
                 let now = ctx.clock.now();
                 let skipped = Outcome::Finished(Finished {
                     record: never_sent(&row, now),
-                    status: FinalStatus::Skipped,
+                    status: ExecutionStatus::Skipped,
                     reason: Some(format!(
                         "overlap: the run scheduled for {} was still running, and this job's overlap policy is to skip",
                         previous.format("%Y-%m-%d %H:%M:%S UTC")
@@ -278,20 +279,6 @@ async fn report(ctx: &Ctx, r: Report, slot: OwnedSemaphorePermit) {
     drop(slot);
 }
 
-async fn previous_still_running(pool: &PgPool, row: &Claimed) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let Some(job_id) = row.job_id else { return Ok(None) };
-    sqlx::query_scalar(
-        "SELECT scheduled_for FROM executions
-          WHERE job_id = $1 AND status = 'running' AND id <> $2 AND scheduled_for < $3
-          ORDER BY scheduled_for LIMIT 1",
-    )
-    .bind(job_id)
-    .bind(row.id)
-    .bind(row.scheduled_for)
-    .fetch_optional(pool)
-    .await
-}
-
 fn never_sent(row: &Claimed, now: DateTime<Utc>) -> AttemptRecord {
     AttemptRecord {
         id: row.id,
@@ -320,16 +307,10 @@ pub fn classify(row: &Claimed, d: Delivery, jitter: f64) -> Outcome {
         response_body: d.response_body,
         error: d.error.clone(),
     };
-    let failed_as = if matches!(d.outcome, AttemptOutcome::Timeout) { FinalStatus::Timeout } else { FinalStatus::Failed };
-    let policy = RetryPolicy::new(
-        u8::try_from(row.max_attempts).unwrap_or(1),
-        u32::try_from(row.retry_base_delay_secs).unwrap_or(10),
-        u32::try_from(row.retry_max_delay_secs).unwrap_or(3600),
-    )
-    .unwrap_or_else(|_| RetryPolicy::cron_default());
+    let failed_as = if matches!(d.outcome, AttemptOutcome::Timeout) { ExecutionStatus::Timeout } else { ExecutionStatus::Failed };
     let attempt = u8::try_from(row.attempt).unwrap_or(u8::MAX);
-    match decide(&policy, attempt, &d.outcome, jitter) {
-        RetryDecision::Succeeded => Outcome::Finished(Finished { record, status: FinalStatus::Success, reason: None }),
+    match decide(&row.retry, attempt, &d.outcome, jitter) {
+        RetryDecision::Succeeded => Outcome::Finished(Finished { record, status: ExecutionStatus::Success, reason: None }),
         RetryDecision::RetryAfter(delay) => {
             let run_at = finished_at + chrono::Duration::from_std(delay).unwrap_or_default();
             Outcome::Retry { record, failed_as, run_at }

@@ -15,7 +15,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, until};
@@ -78,14 +78,6 @@ impl Wake {
     }
 }
 
-/// Parses a `prikke_due` payload: empty means "now", otherwise epoch milliseconds.
-pub fn parse_payload(payload: &str) -> Option<DateTime<Utc>> {
-    if payload.is_empty() {
-        return None;
-    }
-    payload.parse::<i64>().ok().and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,12 +110,5 @@ mod tests {
         wake.wait(Duration::from_secs(30)).await;
         let early = due - Utc::now();
         assert!(early > chrono::Duration::milliseconds(300), "woke only {early} before the run");
-    }
-
-    #[test]
-    fn payloads() {
-        assert_eq!(parse_payload(""), None);
-        assert_eq!(parse_payload("1700000000000").map(|t| t.timestamp()), Some(1_700_000_000));
-        assert_eq!(parse_payload("garbage"), None);
     }
 }

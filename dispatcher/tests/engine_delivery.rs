@@ -345,3 +345,73 @@ async fn graceful_shutdown_finishes_in_flight_calls_and_hands_back_the_rest(pool
     assert_eq!(e.status, "success", "the in-flight call finished and was recorded");
     assert_eq!(support::status_of(&pool, held).await, ("pending".to_owned(), 0, None), "handed back, attempt not counted");
 }
+
+/// Rows written behind the API's back (a manual edit, a bug) that the domain refuses: each is
+/// failed with a reason that says what could not be read, once, and every other run is
+/// delivered as usual. Nothing runs with made-up settings.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn rows_that_do_not_decode_fail_with_a_reason_and_the_others_are_delivered(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let now = Utc::now();
+    let soon = now + chrono::Duration::seconds(1);
+    let once = |name: &str, path: &str| json!({"name": name, "url": receiver.url(path), "schedule": {"kind": "once", "at": soon.to_rfc3339()}});
+    let good_job = support::job(&pool, org, once("good", "/good-job"), now).await;
+    let bad_schedule = support::job(
+        &pool,
+        org,
+        json!({"name": "bad schedule", "url": receiver.url("/never-1"), "schedule": {"kind": "cron", "expr": "* * * * *"}}),
+        now,
+    )
+    .await;
+    sqlx::query("UPDATE jobs SET cron_expr = '61 * * * *', next_run_at = $2 WHERE id = $1")
+        .bind(bad_schedule.id)
+        .bind(soon)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bad_retry_job = support::job(&pool, org, once("bad retry", "/never-2"), now).await;
+    sqlx::query("UPDATE jobs SET retry_max_delay_secs = 100000 WHERE id = $1").bind(bad_retry_job.id).execute(&pool).await.unwrap();
+    let good_call = support::queue(&pool, org, &receiver.url("/good-call"), now, 3, 1).await;
+    let bad_call = support::queue(&pool, org, &receiver.url("/never-3"), now, 3, 1).await;
+    sqlx::query("UPDATE executions SET retry_base_delay_secs = 0 WHERE id = $1").bind(bad_call).execute(&pool).await.unwrap();
+
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+    let run_of = |job: uuid::Uuid| {
+        let pool = pool.clone();
+        async move {
+            support::eventually("the job's run is recorded", Duration::from_secs(15), || async {
+                sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM executions WHERE job_id = $1").bind(job).fetch_optional(&pool).await.unwrap()
+            })
+            .await
+        }
+    };
+    for (id, path) in [(run_of(good_job.id).await, "/good-job"), (good_call, "/good-call")] {
+        let e = support::wait_final(&pool, id, Duration::from_secs(15)).await;
+        assert_eq!((e.status.as_str(), e.response_status), ("success", Some(200)), "{path}");
+    }
+    let failed = [
+        (run_of(bad_schedule.id).await, "the job's stored settings cannot be read (schedule \"61 * * * *\" in \"UTC\": "),
+        (run_of(bad_retry_job.id).await, "not delivered: the run's stored settings cannot be read (retry policy of 5 attempts, 10 s base delay, 100000 s maximum delay)"),
+        (bad_call, "not delivered: the run's stored settings cannot be read (retry policy of 3 attempts, 0 s base delay, 60 s maximum delay)"),
+    ];
+    for (id, reason) in failed {
+        let e = support::wait_final(&pool, id, Duration::from_secs(15)).await;
+        assert_eq!(e.status, "failed");
+        let error = e.error.unwrap_or_default();
+        assert!(error.starts_with(reason), "{error}");
+    }
+    let parked: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT next_run_at FROM jobs WHERE id = $1").bind(bad_schedule.id).fetch_one(&pool).await.unwrap();
+    assert_eq!(parked, None, "a job whose schedule cannot be read is parked until it is edited");
+    let alerts: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events WHERE kind = 'job_failed' AND job_id = ANY($1)")
+        .bind(vec![bad_schedule.id, bad_retry_job.id])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(alerts, 2, "one failure alert per job");
+    d.shutdown().await;
+    let mut paths: Vec<String> = receiver.received().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(paths, vec!["/good-call".to_owned(), "/good-job".to_owned()], "only the runs that decode were sent");
+}

@@ -45,11 +45,13 @@ async fn at_the_end_of_the_grace_an_in_flight_call_is_handed_back_and_delivered_
     d.shutdown().await;
 }
 
-/// Waits until one of this database's sessions has run `LISTEN "prikke_due"`.
+/// Waits until one of this database's sessions has run `LISTEN "prikke_due"` to the end (a
+/// LISTEN still executing is not registered yet: a notification sent then would be lost).
 async fn listening(pool: &PgPool) {
     support::eventually("the dispatcher listens on prikke_due", Duration::from_secs(10), || async {
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN \"prikke_due\"'",
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND query = 'LISTEN \"prikke_due\"' AND state = 'idle'",
         )
         .fetch_one(pool)
         .await
@@ -70,10 +72,11 @@ async fn notifications_wake_the_claim_loop_long_before_the_poll(pool: PgPool) {
     listening(&pool).await;
 
     // Due in 3 s: beyond the 1 s prefetch of every claim the loop makes now, so only the hint
-    // carried by the notification brings it back in time.
+    // carried by the notification (announced as the scheduler announces its runs) brings it
+    // back in time.
     let at = Utc::now() + chrono::Duration::seconds(3);
     let hinted = support::queue(&pool, org, &receiver.url("/hinted"), at, 1, 1).await;
-    sqlx::query("SELECT pg_notify('prikke_due', $1)").bind(at.timestamp_millis().to_string()).execute(&pool).await.unwrap();
+    store::notify::notify_due(&pool, at).await.unwrap();
     let got = receiver.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(got[0].path, "/hinted");
     assert!(got[0].at >= at, "sent at {}, before its instant {at}", got[0].at);

@@ -12,9 +12,10 @@ use dispatcher::limit::AdaptiveLimit;
 use dispatcher::recorder::{self, DeferPolicy, Recorder, Report};
 use dispatcher::wake::Wake;
 use dispatcher::{SharedClock, SystemClock};
+use domain::execution::ExecutionStatus;
 use domain::tier::Tier;
 use sqlx::PgPool;
-use store::dispatch::{AttemptRecord, FinalStatus, Finished, Outcome};
+use store::dispatch::{AttemptRecord, Finished, Outcome};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -53,7 +54,7 @@ fn succeeded(id: Uuid) -> Outcome {
             response_body: None,
             error: None,
         },
-        status: FinalStatus::Success,
+        status: ExecutionStatus::Success,
         reason: None,
     })
 }

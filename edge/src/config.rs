@@ -1,6 +1,7 @@
 //! The edge's configuration: wrangler.toml `[vars]`, validated on every request (a Worker cannot
 //! refuse to start, so a bad value turns into a logged error and a generic 500).
 
+use domain::runtime::{ENV_VAR, Environment};
 use thiserror::Error;
 use url::Url;
 
@@ -8,8 +9,6 @@ use crate::forwarding::DEFAULT_MAX_BODY_BYTES;
 
 /// Variable naming api-fn's origin, e.g. `https://api-origin.prikke.eu` or `http://127.0.0.1:3000`.
 pub const API_ORIGIN_VAR: &str = "API_ORIGIN";
-/// Variable naming the deployment (`production`, `staging`, `dev`, `test`).
-pub const ENV_VAR: &str = "PRIKKE_ENV";
 /// Optional variable overriding the largest forwarded request body, in bytes.
 pub const MAX_BODY_VAR: &str = "MAX_BODY_BYTES";
 
@@ -21,6 +20,8 @@ pub enum ConfigError {
     InvalidApiOrigin { value: String, reason: &'static str },
     #[error("{MAX_BODY_VAR} = {0:?} is not a positive number of bytes")]
     InvalidMaxBody(String),
+    #[error("{0}")]
+    InvalidEnv(String),
 }
 
 /// Where api-fn listens: scheme, host and port, nothing else.
@@ -66,8 +67,8 @@ impl ApiOrigin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub api_origin: ApiOrigin,
-    /// Deployment name reported by `/health`; `unknown` when unset.
-    pub env_name: String,
+    /// `PRIKKE_ENV`, read as every Prikke service reads it (unset: development).
+    pub env: Environment,
     pub max_body_bytes: u64,
 }
 
@@ -91,9 +92,7 @@ impl Config {
         };
         Ok(Self {
             api_origin: ApiOrigin::parse(&origin)?,
-            env_name: var(ENV_VAR)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "unknown".to_owned()),
+            env: Environment::from_setting(var(ENV_VAR).as_deref()).map_err(ConfigError::InvalidEnv)?,
             max_body_bytes,
         })
     }
@@ -125,7 +124,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.api_origin.as_str(), "http://127.0.0.1:3000");
-        assert_eq!(config.env_name, "test");
+        assert_eq!(config.env, Environment::Test);
         assert_eq!(config.max_body_bytes, 2048);
     }
 
@@ -133,7 +132,7 @@ mod tests {
     fn defaults_apply_to_optional_variables() {
         let config = Config::from_vars(vars(&[("API_ORIGIN", "https://api.example.eu/")])).unwrap();
         assert_eq!(config.api_origin.as_str(), "https://api.example.eu");
-        assert_eq!(config.env_name, "unknown");
+        assert_eq!(config.env, Environment::Development, "unset, as every service reads it");
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
     }
 

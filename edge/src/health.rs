@@ -1,8 +1,7 @@
-//! The edge's `/health` report, in the shape every Prikke service uses.
+//! The edge's `/health` report (`domain::runtime::HealthReport`, the one every Prikke service
+//! gives), and how the edge reads api-fn's.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+use domain::runtime::{Environment, HealthReport};
 
 /// Commit the Worker was built from (`PRIKKE_GIT_SHA` at build time; scripts/edge/build.sh sets it).
 pub const BUILD_SHA: &str = match option_env!("PRIKKE_GIT_SHA") {
@@ -10,44 +9,19 @@ pub const BUILD_SHA: &str = match option_env!("PRIKKE_GIT_SHA") {
     None => "unknown",
 };
 
-/// `{"sha": "...", "env": "...", "up": true, "deps": {"api": true}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HealthReport {
-    pub sha: String,
-    pub env: String,
-    pub up: bool,
-    pub deps: BTreeMap<&'static str, bool>,
+/// The edge's report: its one critical dependency is api-fn. Without it there is no API, no
+/// dashboard, no waitlist and no status, so the edge reports itself down (503) when api-fn is.
+pub fn edge_report(sha: &str, env: Environment, api_up: bool) -> HealthReport {
+    HealthReport::new(sha, env, &[("api", api_up)])
 }
 
-impl HealthReport {
-    /// The edge's one critical dependency is api-fn: without it there is no API, no dashboard,
-    /// no waitlist and no status, so the edge reports itself down (503) when api-fn is.
-    pub fn for_edge(sha: &str, env: &str, api_up: bool) -> Self {
-        Self {
-            sha: sha.to_owned(),
-            env: env.to_owned(),
-            up: api_up,
-            deps: BTreeMap::from([("api", api_up)]),
-        }
-    }
-
-    /// 200 when up, 503 when a critical dependency is down.
-    pub fn status_code(&self) -> u16 {
-        if self.up { 200 } else { 503 }
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| r#"{"up":false}"#.to_owned())
-    }
+pub fn to_json(report: &HealthReport) -> String {
+    serde_json::to_string(report).unwrap_or_else(|_| r#"{"up":false}"#.to_owned())
 }
 
-/// True when a health body from another service says it is up.
+/// True when a health answer from another service says it is up.
 pub fn reports_up(status: u16, body: &str) -> bool {
-    status == 200
-        && serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("up").and_then(serde_json::Value::as_bool))
-            == Some(true)
+    status == 200 && serde_json::from_str::<HealthReport>(body).is_ok_and(|r| r.up)
 }
 
 #[cfg(test)]
@@ -56,9 +30,9 @@ mod tests {
 
     #[test]
     fn healthy_edge_reports_200_in_the_shared_shape() {
-        let report = HealthReport::for_edge("abc123", "test", true);
+        let report = edge_report("abc123", Environment::Test, true);
         assert_eq!(report.status_code(), 200);
-        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"sha": "abc123", "env": "test", "up": true, "deps": {"api": true}})
@@ -67,7 +41,7 @@ mod tests {
 
     #[test]
     fn edge_without_its_origin_reports_503() {
-        let report = HealthReport::for_edge("abc123", "test", false);
+        let report = edge_report("abc123", Environment::Test, false);
         assert_eq!(report.status_code(), 503);
         assert_eq!(report.deps.get("api"), Some(&false));
         assert!(!report.up);

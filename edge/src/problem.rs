@@ -5,9 +5,6 @@ use serde::Serialize;
 /// Content type of a problem document.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// Base of the stable `type` URIs; the same scheme api-fn uses for its problems.
-pub const PROBLEM_TYPE_BASE: &str = "https://prikke.eu/problems/";
-
 /// One problem document: a stable type, a short title, the status and a message for humans.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -22,7 +19,7 @@ impl Problem {
     /// `slug` names the problem type (`invalid-email`, `rate-limited`, …).
     pub fn new(slug: &str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
         Self {
-            type_uri: format!("{PROBLEM_TYPE_BASE}{slug}"),
+            type_uri: domain::problem::type_uri(slug),
             title,
             status,
             detail: detail.into(),

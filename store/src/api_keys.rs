@@ -117,16 +117,9 @@ pub async fn authenticate_many(db: impl PgExecutor<'_>, public_ids: &[String]) -
 /// Records use at `now`, unless the key was already marked within the last minute.
 /// Returns whether a write happened.
 pub async fn touch_last_used(db: impl PgExecutor<'_>, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let n = sqlx::query(
-        "UPDATE api_keys SET last_used_at = $2
-          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2 - interval '60 seconds')",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    let sql = "UPDATE api_keys SET last_used_at = $2
+                WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2 - interval '60 seconds')";
+    Ok(sqlx::query(sql).bind(id).bind(now).execute(db).await?.rows_affected() == 1)
 }
 
 /// All keys of an organization, newest first (revoked ones included, for the audit trail).
@@ -142,14 +135,8 @@ pub async fn list(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<ApiK
 
 /// Revokes a key of `org_id` at `now`. False when there is no such active key in that organization.
 pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let n = sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL")
-        .bind(org_id)
-        .bind(id)
-        .bind(now)
-        .execute(db)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+    let sql = "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL";
+    Ok(sqlx::query(sql).bind(org_id).bind(id).bind(now).execute(db).await?.rows_affected() == 1)
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ pub enum StoreError {
     /// A stored value the domain refuses (a bug or a manual edit): names the column and value.
     #[error("column {column} holds an unexpected value {value:?}")]
     Corrupt { column: &'static str, value: String },
-    /// Any other database failure; the cause is kept for logs, never for API responses.
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
+    /// Any other database failure; it reads as its cause, for logs, never for API responses.
+    #[error(transparent)]
+    Database(sqlx::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -3,49 +3,37 @@
 //! live in `crate::dispatch`.
 
 use chrono::{DateTime, Utc};
+use domain::execution::{ExecutionStatus, MessageId};
+use domain::job::HttpMethod;
 use serde::Serialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+pub use domain::execution::Source;
+
 use crate::error::StoreResult;
+use crate::notify::due_channel;
 
-/// Why an execution exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Schedule,
-    Manual,
-    Queue,
-    Redelivery,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Schedule => "schedule",
-            Source::Manual => "manual",
-            Source::Queue => "queue",
-            Source::Redelivery => "redelivery",
-        }
-    }
-}
-
-/// One execution as the history shows it.
+/// One execution as the history shows it (a stored name that is not a domain value fails the
+/// read, naming the column and the value).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Execution {
     pub id: Uuid,
     pub org_id: Uuid,
     pub job_id: Option<Uuid>,
-    pub source: String,
+    #[sqlx(try_from = "String")]
+    pub source: Source,
     pub scheduled_for: DateTime<Utc>,
     pub run_at: DateTime<Utc>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ExecutionStatus,
     pub status_reason: Option<String>,
     pub priority: i16,
     pub attempt: i16,
     pub max_attempts: i16,
     pub message_id: Uuid,
-    pub method: String,
+    #[sqlx(try_from = "String")]
+    pub method: HttpMethod,
     pub url: String,
     pub headers: sqlx::types::Json<Vec<(String, String)>>,
     pub body: Option<String>,
@@ -59,6 +47,13 @@ pub struct Execution {
     pub error: Option<String>,
     pub redelivery_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Execution {
+    /// The Standard Webhooks message this execution delivers (`webhook-id`).
+    pub fn webhook_id(&self) -> MessageId {
+        MessageId::new(self.message_id)
+    }
 }
 
 const SELECT: &str = "SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
@@ -91,19 +86,21 @@ pub struct NewExecution<'a> {
 /// Inserts a pending execution and wakes the dispatchers (NOTIFY is delivered at commit, so
 /// inside a transaction nobody is woken for a row that may still roll back).
 pub async fn enqueue(db: impl PgExecutor<'_>, e: &NewExecution<'_>) -> StoreResult<Execution> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "WITH inserted AS (
              INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
                                      retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
                                      body, timeout_secs, redelivery_of)
              VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              RETURNING *
-         ), woken AS (SELECT pg_notify('prikke_due', '') FROM inserted)
+         ), woken AS (SELECT pg_notify('",
+        due_channel!(),
+        "', '') FROM inserted)
          SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
                 max_attempts, message_id, method, url, headers, body, timeout_secs, started_at, finished_at, duration_ms,
                 response_status, response_headers, response_body, error, redelivery_of, created_at
-           FROM inserted, (SELECT count(*) FROM woken) w",
-    )
+           FROM inserted, (SELECT count(*) FROM woken) w"
+    ))
     .bind(e.id)
     .bind(e.org_id)
     .bind(e.job_id)
@@ -154,30 +151,43 @@ pub async fn list_for_job(
     .await?)
 }
 
-/// Statuses after which an execution may be redelivered.
-pub const FINISHED_STATUSES: [&str; 5] = ["success", "failed", "timeout", "cancelled", "skipped"];
+/// The names of the statuses `include` selects, for an `= ANY($n)` filter.
+fn statuses(include: fn(ExecutionStatus) -> bool) -> Vec<&'static str> {
+    ExecutionStatus::ALL.iter().filter(|s| include(**s)).map(|s| s.as_str()).collect()
+}
 
 /// The INSERT … SELECT that copies a finished execution as a new pending redelivery (same
-/// message id, request snapshot, priority and retry policy), waking the dispatchers.
-const REDELIVER: &str = "WITH inserted AS (
-         INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
-                                 retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
-                                 body, timeout_secs, redelivery_of)
-         SELECT coalesce($3, gen_random_uuid()), e.org_id, e.job_id, 'redelivery', $4, $4, e.priority, e.max_attempts,
-                e.retry_base_delay_secs, e.retry_max_delay_secs, e.message_id, e.method, e.url, e.headers,
-                e.body, e.timeout_secs, e.id
-           FROM executions e
-          WHERE e.org_id = $1 AND {filter}
-          ORDER BY e.scheduled_for, e.id
-          LIMIT $5
-         RETURNING *
-     ), woken AS (SELECT pg_notify('prikke_due', '') FROM inserted)
-     SELECT i.id, i.org_id, i.job_id, i.source, i.scheduled_for, i.run_at, i.status, i.status_reason, i.priority,
-            i.attempt, i.max_attempts, i.message_id, i.method, i.url, i.headers, i.body, i.timeout_secs, i.started_at,
-            i.finished_at, i.duration_ms, i.response_status, i.response_headers, i.response_body, i.error,
-            i.redelivery_of, i.created_at
-       FROM inserted i JOIN executions o ON o.id = i.redelivery_of, (SELECT count(*) FROM woken) w
-      ORDER BY o.scheduled_for, o.id";
+/// message id, request snapshot, priority and retry policy), waking the dispatchers. `$6` is the
+/// statuses that may be redelivered.
+macro_rules! redeliver_sql {
+    ($filter:literal) => {
+        concat!(
+            "WITH inserted AS (
+                 INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
+                                         retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
+                                         body, timeout_secs, redelivery_of)
+                 SELECT coalesce($3, gen_random_uuid()), e.org_id, e.job_id, 'redelivery', $4, $4, e.priority, e.max_attempts,
+                        e.retry_base_delay_secs, e.retry_max_delay_secs, e.message_id, e.method, e.url, e.headers,
+                        e.body, e.timeout_secs, e.id
+                   FROM executions e
+                  WHERE e.org_id = $1 AND e.status = ANY($6) AND ",
+            $filter,
+            "
+                  ORDER BY e.scheduled_for, e.id
+                  LIMIT $5
+                 RETURNING *
+             ), woken AS (SELECT pg_notify('",
+            due_channel!(),
+            "', '') FROM inserted)
+             SELECT i.id, i.org_id, i.job_id, i.source, i.scheduled_for, i.run_at, i.status, i.status_reason, i.priority,
+                    i.attempt, i.max_attempts, i.message_id, i.method, i.url, i.headers, i.body, i.timeout_secs, i.started_at,
+                    i.finished_at, i.duration_ms, i.response_status, i.response_headers, i.response_body, i.error,
+                    i.redelivery_of, i.created_at
+               FROM inserted i JOIN executions o ON o.id = i.redelivery_of, (SELECT count(*) FROM woken) w
+              ORDER BY o.scheduled_for, o.id"
+        )
+    };
+}
 
 /// Enqueues a redelivery of the finished execution `id` of `org_id` as `new_id`, due at `now`.
 /// None when there is no such finished execution in that organization.
@@ -188,16 +198,15 @@ pub async fn redeliver(
     new_id: Uuid,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Execution>> {
-    Ok(sqlx::query_as(&
-        REDELIVER.replace("{filter}", "e.id = $2 AND e.status IN ('success', 'failed', 'timeout', 'cancelled', 'skipped')"),
-    )
-    .bind(org_id)
-    .bind(id)
-    .bind(Some(new_id))
-    .bind(now)
-    .bind(1_i64)
-    .fetch_optional(db)
-    .await?)
+    Ok(sqlx::query_as(redeliver_sql!("e.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .bind(Some(new_id))
+        .bind(now)
+        .bind(1_i64)
+        .bind(statuses(ExecutionStatus::is_final))
+        .fetch_optional(db)
+        .await?)
 }
 
 /// Enqueues redeliveries of the failed (or timed-out) executions of job `job_id` scheduled in
@@ -212,16 +221,16 @@ pub async fn redeliver_failed(
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<Execution>> {
-    Ok(sqlx::query_as(&REDELIVER.replace(
-        "{filter}",
-        "e.job_id = $2 AND e.status IN ('failed', 'timeout') AND e.scheduled_for >= $6 AND e.scheduled_for < $7
-            AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.redelivery_of = e.id)",
+    Ok(sqlx::query_as(redeliver_sql!(
+        "e.job_id = $2 AND e.scheduled_for >= $7 AND e.scheduled_for < $8
+            AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.redelivery_of = e.id)"
     ))
     .bind(org_id)
     .bind(job_id)
     .bind(None::<Uuid>)
     .bind(now)
     .bind(limit)
+    .bind(statuses(ExecutionStatus::is_failure))
     .bind(from)
     .bind(to)
     .fetch_all(db)
@@ -232,7 +241,8 @@ pub async fn redeliver_failed(
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Attempt {
     pub attempt: i16,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ExecutionStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub duration_ms: i32,
@@ -286,7 +296,7 @@ mod tests {
         let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
         let b = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
         let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
-        listener.listen("prikke_due").await.unwrap();
+        listener.listen(crate::notify::DUE_CHANNEL).await.unwrap();
 
         let headers = vec![("X-Trace".to_owned(), "1".to_owned())];
         let now = Utc::now();
@@ -294,7 +304,7 @@ mod tests {
         assert_eq!((e.status.as_str(), e.attempt, e.run_at), ("pending", 0, e.scheduled_for));
         assert_eq!(e.headers.0, headers);
         let note = listener.recv().await.unwrap();
-        assert_eq!(note.channel(), "prikke_due");
+        assert_eq!(note.channel(), crate::notify::DUE_CHANNEL);
 
         assert_eq!(get(&pool, a.id, e.id).await.unwrap(), Some(e.clone()));
         assert_eq!(get(&pool, b.id, e.id).await.unwrap(), None);
@@ -304,14 +314,7 @@ mod tests {
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn job_history_pages_latest_first(pool: PgPool) {
         let org = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
-        let job_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
-             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
-        )
-        .bind(org.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let job_id = hourly_job(&pool, org.id).await;
         let t0 = Utc::now();
         for i in 0..5 {
             let mut n = new(org.id, &[], t0 + chrono::Duration::minutes(i));
@@ -326,6 +329,17 @@ mod tests {
         let rest = list_for_job(&pool, org.id, job_id, cursor, 10).await.unwrap();
         assert_eq!(rest.len(), 3);
         assert!(rest.iter().all(|e| e.scheduled_for < first[1].scheduled_for));
+    }
+
+    async fn hourly_job(pool: &PgPool, org_id: Uuid) -> Uuid {
+        sqlx::query_scalar(
+            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
+             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
+        )
+        .bind(org_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
     }
 
     async fn finish(pool: &PgPool, id: Uuid, status: &str) {
@@ -358,14 +372,7 @@ mod tests {
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn bulk_redelivery_takes_failed_runs_in_range_once(pool: PgPool) {
         let org = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
-        let job_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
-             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
-        )
-        .bind(org.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let job_id = hourly_job(&pool, org.id).await;
         let t0 = Utc::now() - chrono::Duration::hours(10);
         let mut ids = Vec::new();
         for (i, status) in ["failed", "success", "timeout", "failed", "cancelled"].iter().enumerate() {

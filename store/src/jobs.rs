@@ -3,14 +3,21 @@
 //! `next_run_at` is the scheduler's cursor: callers compute it with the domain schedule
 //! (NULL when disabled or when a one-time job has fired).
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
-use domain::job::{CatchUp, HeaderInput, HeadersInput, JobDraft, JobSpec, restore};
+use domain::job::{HeaderInput, HeadersInput, JobDraft, JobSpec, restore};
 use domain::retry::RetryPolicyInput;
-use domain::schedule::{Schedule, ScheduleSpec};
-use sqlx::PgExecutor;
+use domain::schedule::ScheduleSpec;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgExecutor, Postgres};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
+use crate::tenant_rows;
+use crate::job_columns::{catch_up_columns, catch_up_of, overlap_column, overlap_of, retry_columns, schedule_columns, schedule_of};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
@@ -21,6 +28,81 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// The columns a write sets, after `org_id` and `id`, with each one's Postgres type: the one list
+/// every statement here is built from. A new job column is added here, to [`Columns`] (how a
+/// spec is stored), to [`JobRow`] and its decoding, and to [`bind_columns`].
+const WRITTEN: [(&str, &str); 21] = [
+    ("key", "text"),
+    ("name", "text"),
+    ("url", "text"),
+    ("method", "text"),
+    ("headers", "jsonb"),
+    ("body", "text"),
+    ("timeout_secs", "int4"),
+    ("enabled", "bool"),
+    ("schedule_kind", "text"),
+    ("cron_expr", "text"),
+    ("timezone", "text"),
+    ("once_at", "timestamptz"),
+    ("interval_minutes", "int4"),
+    ("retry_max_attempts", "int2"),
+    ("retry_base_delay_secs", "int4"),
+    ("retry_max_delay_secs", "int4"),
+    ("catch_up", "text"),
+    ("catch_up_cap", "int2"),
+    ("overlap", "text"),
+    ("completion_window_secs", "int4"),
+    ("next_run_at", "timestamptz"),
+];
+
+/// Every column a read returns, each prefixed with `prefix` (`"j."` or `""`).
+fn read_columns(prefix: &str) -> String {
+    let all = ["id", "org_id"].into_iter().chain(WRITTEN.iter().map(|c| c.0)).chain(["created_at", "updated_at"]);
+    all.map(|c| format!("{prefix}{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `unnest($1::uuid[], $2::uuid[], $3::text[], …)`: one array per written column, after the ids.
+fn unnest_arrays() -> String {
+    let types = ["uuid", "uuid"].into_iter().chain(WRITTEN.iter().map(|c| c.1));
+    let arrays: Vec<String> = types.enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
+    format!("unnest({})", arrays.join(", "))
+}
+
+fn written_names() -> String {
+    WRITTEN.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+}
+
+/// Inserts every job bound; returns the whole rows.
+static INSERT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO jobs (org_id, id, {}) SELECT * FROM {} RETURNING {}", written_names(), unnest_arrays(), read_columns(""))
+});
+
+/// Inserts every job bound whose sync key is free; returns the id and timestamps of each written.
+static INSERT_NEW: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO jobs (org_id, id, {}) SELECT * FROM {} ON CONFLICT (org_id, key) WHERE key IS NOT NULL DO NOTHING
+         RETURNING id, created_at, updated_at",
+        written_names(),
+        unnest_arrays()
+    )
+});
+
+/// Replaces the written columns of every job bound (matched on org_id and id); returns the rows.
+static UPDATE_ROWS: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = WRITTEN.iter().map(|c| format!("v.{}", c.0)).collect();
+    format!(
+        "UPDATE jobs j SET ({}, updated_at) = ({}, now()) FROM {} AS v(org_id, id, {})
+          WHERE j.org_id = v.org_id AND j.id = v.id RETURNING {}",
+        written_names(),
+        values.join(", "),
+        unnest_arrays(),
+        written_names(),
+        read_columns("j.")
+    )
+});
+
+static SELECT: LazyLock<String> = LazyLock::new(|| format!("SELECT {} FROM jobs", read_columns("")));
 
 /// The columns as stored.
 #[derive(Debug, sqlx::FromRow)]
@@ -39,6 +121,9 @@ struct JobRow {
     cron_expr: Option<String>,
     timezone: String,
     once_at: Option<DateTime<Utc>>,
+    /// Derived from the schedule; the spec recomputes it.
+    #[sqlx(rename = "interval_minutes")]
+    _interval_minutes: Option<i32>,
     retry_max_attempts: i16,
     retry_base_delay_secs: i32,
     retry_max_delay_secs: i32,
@@ -51,27 +136,19 @@ struct JobRow {
     updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT id, org_id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-        cron_expr, timezone, once_at, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs,
-        catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at, created_at, updated_at
-   FROM jobs";
-
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
 
     fn try_from(r: JobRow) -> StoreResult<Job> {
         let corrupt = |what: &str| StoreError::Corrupt { column: "jobs", value: format!("job {}: {what}", r.id) };
-        let schedule = match (r.schedule_kind.as_str(), &r.cron_expr, r.once_at) {
-            ("cron", Some(expr), _) => ScheduleSpec::Cron { expr: expr.clone(), timezone: Some(r.timezone.clone()) },
-            ("once", _, Some(at)) => ScheduleSpec::Once { at },
-            _ => return Err(corrupt("schedule columns")),
+        // the stored schedule is parsed here to name what is wrong; the draft carries its spelling
+        let schedule = schedule_of(&r.schedule_kind, r.cron_expr.as_deref(), &r.timezone, r.once_at).map_err(|e| corrupt(&e))?;
+        let schedule = match schedule {
+            domain::schedule::Schedule::Once(at) => ScheduleSpec::Once { at },
+            domain::schedule::Schedule::Cron(_) => ScheduleSpec::Cron { expr: r.cron_expr.clone().unwrap_or_default(), timezone: Some(r.timezone.clone()) },
         };
-        let catch_up = serde_json::from_value::<CatchUp>(match r.catch_up.as_str() {
-            "run_all" => serde_json::json!({"mode": "run_all", "cap": r.catch_up_cap}),
-            mode => serde_json::json!({"mode": mode}),
-        })
-        .map_err(|_| corrupt("catch_up"))?;
-        let overlap = serde_json::from_value(serde_json::Value::String(r.overlap.clone())).map_err(|_| corrupt("overlap"))?;
+        let catch_up = catch_up_of(&r.catch_up, r.catch_up_cap).map_err(|e| corrupt(&e))?;
+        let overlap = overlap_of(&r.overlap).map_err(|e| corrupt(&e))?;
         let draft = JobDraft {
             name: r.name,
             key: r.key,
@@ -96,8 +173,10 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-/// A spec's writable columns as stored.
+/// One job's written columns as stored, in [`WRITTEN`]'s order.
 struct Columns {
+    org_id: Uuid,
+    id: Uuid,
     key: Option<String>,
     name: String,
     url: String,
@@ -111,28 +190,19 @@ struct Columns {
     timezone: String,
     once_at: Option<DateTime<Utc>>,
     interval_minutes: Option<i32>,
-    retry_max_attempts: i16,
-    retry_base_delay_secs: i32,
-    retry_max_delay_secs: i32,
-    catch_up: &'static str,
-    catch_up_cap: i16,
+    retry: (i16, i32, i32),
+    catch_up: (&'static str, i16),
     overlap: &'static str,
     completion_window_secs: Option<i32>,
+    next_run_at: Option<DateTime<Utc>>,
 }
 
 impl Columns {
-    fn of(spec: &JobSpec) -> Columns {
-        let (cron_expr, timezone, once_at) = match &spec.schedule {
-            Schedule::Cron(c) => (Some(c.expr().to_owned()), c.timezone().name().to_owned(), None),
-            Schedule::Once(at) => (None, "UTC".to_owned(), Some(*at)),
-        };
-        let (retry_max_attempts, base, max) = RetryPolicyInput::from(spec.retry).resolved();
-        let (catch_up, catch_up_cap) = match spec.catch_up {
-            CatchUp::RunOnce => ("run_once", 10),
-            CatchUp::RunAll { cap } => ("run_all", cap.get() as i16),
-            CatchUp::Skip => ("skip", 10),
-        };
+    fn of(org_id: Uuid, id: Uuid, spec: &JobSpec, next_run_at: Option<DateTime<Utc>>) -> Columns {
+        let (schedule_kind, cron_expr, timezone, once_at) = schedule_columns(&spec.schedule);
         Columns {
+            org_id,
+            id,
             key: spec.key.as_ref().map(|k| k.as_str().to_owned()),
             name: spec.name.as_str().to_owned(),
             url: spec.url.as_str().to_owned(),
@@ -141,99 +211,71 @@ impl Columns {
             body: spec.body.as_ref().map(|b| b.as_str().to_owned()),
             timeout_secs: i32::from(spec.timeout.secs()),
             enabled: spec.enabled,
-            schedule_kind: spec.schedule.kind(),
+            schedule_kind,
             cron_expr,
             timezone,
             once_at,
             interval_minutes: spec.interval_minutes.map(|m| m as i32),
-            retry_max_attempts: i16::from(retry_max_attempts),
-            retry_base_delay_secs: base as i32,
-            retry_max_delay_secs: max as i32,
-            catch_up,
-            catch_up_cap,
-            overlap: match spec.overlap {
-                domain::job::Overlap::Allow => "allow",
-                domain::job::Overlap::Skip => "skip",
-            },
+            retry: retry_columns(spec.retry),
+            catch_up: catch_up_columns(spec.catch_up),
+            overlap: overlap_column(spec.overlap),
             completion_window_secs: spec.completion_window.map(|w| w.secs() as i32),
+            next_run_at,
         }
     }
 }
 
-/// The values bound for the writable columns, in this order:
-/// $3 key … $22 completion_window_secs, $23 next_run_at (after $1 org_id / $2 id).
-fn bind_spec<'q, O>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    spec: &JobSpec,
-    next_run_at: Option<DateTime<Utc>>,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let c = Columns::of(spec);
-    q.bind(c.key)
-        .bind(c.name)
-        .bind(c.url)
-        .bind(c.method)
-        .bind(c.headers)
-        .bind(c.body)
-        .bind(c.timeout_secs)
-        .bind(c.enabled)
-        .bind(c.schedule_kind)
-        .bind(c.cron_expr)
-        .bind(c.timezone)
-        .bind(c.once_at)
-        .bind(c.interval_minutes)
-        .bind(c.retry_max_attempts)
-        .bind(c.retry_base_delay_secs)
-        .bind(c.retry_max_delay_secs)
-        .bind(c.catch_up)
-        .bind(c.catch_up_cap)
-        .bind(c.overlap)
-        .bind(c.completion_window_secs)
-        .bind(next_run_at)
+/// Binds `$1 org_id[]`, `$2 id[]` and one array per [`WRITTEN`] column, borrowed from `cols`.
+fn bind_columns<'q, O>(q: QueryAs<'q, Postgres, O, PgArguments>, cols: &'q [Columns]) -> QueryAs<'q, Postgres, O, PgArguments> {
+    fn each<'c, T>(cols: &'c [Columns], f: impl Fn(&'c Columns) -> T) -> Vec<T> {
+        cols.iter().map(f).collect()
+    }
+    q.bind(each(cols, |c| c.org_id))
+        .bind(each(cols, |c| c.id))
+        .bind(each(cols, |c| c.key.as_deref()))
+        .bind(each(cols, |c| c.name.as_str()))
+        .bind(each(cols, |c| c.url.as_str()))
+        .bind(each(cols, |c| c.method))
+        .bind(each(cols, |c| &c.headers))
+        .bind(each(cols, |c| c.body.as_deref()))
+        .bind(each(cols, |c| c.timeout_secs))
+        .bind(each(cols, |c| c.enabled))
+        .bind(each(cols, |c| c.schedule_kind))
+        .bind(each(cols, |c| c.cron_expr.as_deref()))
+        .bind(each(cols, |c| c.timezone.as_str()))
+        .bind(each(cols, |c| c.once_at))
+        .bind(each(cols, |c| c.interval_minutes))
+        .bind(each(cols, |c| c.retry.0))
+        .bind(each(cols, |c| c.retry.1))
+        .bind(each(cols, |c| c.retry.2))
+        .bind(each(cols, |c| c.catch_up.0))
+        .bind(each(cols, |c| c.catch_up.1))
+        .bind(each(cols, |c| c.overlap))
+        .bind(each(cols, |c| c.completion_window_secs))
+        .bind(each(cols, |c| c.next_run_at))
 }
 
 /// Creates a job. A duplicate sync key is `StoreError::Conflict { constraint: "jobs_org_key" }`.
-pub async fn insert(
-    db: impl PgExecutor<'_>,
-    org_id: Uuid,
-    id: Uuid,
-    spec: &JobSpec,
-    next_run_at: Option<DateTime<Utc>>,
-) -> StoreResult<Job> {
-    let q = sqlx::query_as::<_, JobRow>(
-        "INSERT INTO jobs (org_id, id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-                           cron_expr, timezone, once_at, interval_minutes, retry_max_attempts, retry_base_delay_secs,
-                           retry_max_delay_secs, catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-         RETURNING id, org_id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-                   cron_expr, timezone, once_at, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs,
-                   catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at, created_at, updated_at",
-    )
-    .bind(org_id)
-    .bind(id);
-    bind_spec(q, spec, next_run_at).fetch_one(db).await?.try_into()
+pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, spec: &JobSpec, next_run_at: Option<DateTime<Utc>>) -> StoreResult<Job> {
+    let cols = [Columns::of(org_id, id, spec, next_run_at)];
+    bind_columns(sqlx::query_as::<_, JobRow>(&INSERT_ROWS), &cols).fetch_one(db).await?.try_into()
 }
 
 /// Creates a job like [`insert`], but returns it built from `spec` itself rather than parsed
 /// back from the row (the spec is what was stored): the API's create path, where parsing the
 /// schedule a second time is measurable.
-pub async fn insert_spec(
-    db: impl PgExecutor<'_>,
-    org_id: Uuid,
-    id: Uuid,
-    spec: &JobSpec,
-    next_run_at: Option<DateTime<Utc>>,
-) -> StoreResult<Job> {
-    let q = sqlx::query_as::<_, (DateTime<Utc>, DateTime<Utc>)>(
-        "INSERT INTO jobs (org_id, id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-                           cron_expr, timezone, once_at, interval_minutes, retry_max_attempts, retry_base_delay_secs,
-                           retry_max_delay_secs, catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-         RETURNING created_at, updated_at",
-    )
-    .bind(org_id)
-    .bind(id);
-    let (created_at, updated_at) = bind_spec(q, spec, next_run_at).fetch_one(db).await?;
-    Ok(Job { id, org_id, spec: spec.clone(), next_run_at, created_at, updated_at })
+pub async fn insert_spec(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, spec: &JobSpec, next_run_at: Option<DateTime<Utc>>) -> StoreResult<Job> {
+    let job = NewJob { org_id, id, spec: spec.clone(), next_run_at };
+    let stamps = insert_new(db, std::slice::from_ref(&job)).await?;
+    stamped(job, &stamps)
+}
+
+/// The job as written, or the sync-key conflict that kept it out.
+fn stamped(j: NewJob, stamps: &HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>) -> StoreResult<Job> {
+    match stamps.get(&j.id) {
+        Some(&(created_at, updated_at)) => Ok(Job { id: j.id, org_id: j.org_id, spec: j.spec, next_run_at: j.next_run_at, created_at, updated_at }),
+        None => Err(StoreError::Conflict { constraint: "jobs_org_key".to_owned() }),
+    }
 }
 
 /// One job to create with [`insert_specs`].
@@ -253,14 +295,8 @@ pub struct NewJob {
 /// job gets its own outcome and none is refused for another's fault. The outer error is a failure
 /// to reach the database at all: nothing was written.
 pub async fn insert_specs(db: &sqlx::PgPool, jobs: &[NewJob]) -> StoreResult<Vec<StoreResult<Job>>> {
-    match insert_specs_at_once(db, jobs).await {
-        Ok(stamps) => Ok(jobs
-            .iter()
-            .map(|j| match stamps.get(&j.id) {
-                Some(&(created_at, updated_at)) => Ok(Job { id: j.id, org_id: j.org_id, spec: j.spec.clone(), next_run_at: j.next_run_at, created_at, updated_at }),
-                None => Err(StoreError::Conflict { constraint: "jobs_org_key".to_owned() }),
-            })
-            .collect()),
+    match insert_new(db, jobs).await {
+        Ok(stamps) => Ok(jobs.iter().map(|j| stamped(j.clone(), &stamps)).collect()),
         Err(StoreError::Database(e)) if !matches!(e, sqlx::Error::Database(_)) => Err(StoreError::Database(e)),
         Err(e) if jobs.len() == 1 => Ok(vec![Err(e)]),
         Err(_) => {
@@ -273,94 +309,25 @@ pub async fn insert_specs(db: &sqlx::PgPool, jobs: &[NewJob]) -> StoreResult<Vec
     }
 }
 
-async fn insert_specs_at_once(
-    db: &sqlx::PgPool,
-    jobs: &[NewJob],
-) -> StoreResult<std::collections::HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>> {
-    let cols: Vec<Columns> = jobs.iter().map(|j| Columns::of(&j.spec)).collect();
-    // Each column as one array, borrowed from `cols`.
-    fn each<'c, T>(cols: &'c [Columns], f: impl Fn(&'c Columns) -> T) -> Vec<T> {
-        cols.iter().map(f).collect()
-    }
-    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "INSERT INTO jobs (org_id, id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-                           cron_expr, timezone, once_at, interval_minutes, retry_max_attempts, retry_base_delay_secs,
-                           retry_max_delay_secs, catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-                              $8::text[], $9::int4[], $10::bool[], $11::text[], $12::text[], $13::text[],
-                              $14::timestamptz[], $15::int4[], $16::int2[], $17::int4[], $18::int4[], $19::text[],
-                              $20::int2[], $21::text[], $22::int4[], $23::timestamptz[])
-         ON CONFLICT (org_id, key) WHERE key IS NOT NULL DO NOTHING
-         RETURNING id, created_at, updated_at",
-    )
-    .bind(jobs.iter().map(|j| j.org_id).collect::<Vec<_>>())
-    .bind(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
-    .bind(each(&cols, |c| c.key.as_deref()))
-    .bind(each(&cols, |c| c.name.as_str()))
-    .bind(each(&cols, |c| c.url.as_str()))
-    .bind(each(&cols, |c| c.method))
-    .bind(each(&cols, |c| &c.headers))
-    .bind(each(&cols, |c| c.body.as_deref()))
-    .bind(each(&cols, |c| c.timeout_secs))
-    .bind(each(&cols, |c| c.enabled))
-    .bind(each(&cols, |c| c.schedule_kind))
-    .bind(each(&cols, |c| c.cron_expr.as_deref()))
-    .bind(each(&cols, |c| c.timezone.as_str()))
-    .bind(each(&cols, |c| c.once_at))
-    .bind(each(&cols, |c| c.interval_minutes))
-    .bind(each(&cols, |c| c.retry_max_attempts))
-    .bind(each(&cols, |c| c.retry_base_delay_secs))
-    .bind(each(&cols, |c| c.retry_max_delay_secs))
-    .bind(each(&cols, |c| c.catch_up))
-    .bind(each(&cols, |c| c.catch_up_cap))
-    .bind(each(&cols, |c| c.overlap))
-    .bind(each(&cols, |c| c.completion_window_secs))
-    .bind(jobs.iter().map(|j| j.next_run_at).collect::<Vec<_>>())
-    .fetch_all(db)
-    .await?;
+/// Writes the jobs whose sync key is free; the id, created_at and updated_at of each written.
+async fn insert_new(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> StoreResult<HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>> {
+    let cols: Vec<Columns> = jobs.iter().map(|j| Columns::of(j.org_id, j.id, &j.spec, j.next_run_at)).collect();
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = bind_columns(sqlx::query_as(&INSERT_NEW), &cols).fetch_all(db).await?;
     Ok(rows.into_iter().map(|(id, c, u)| (id, (c, u))).collect())
 }
 
 /// Replaces every writable field of a job of `org_id`. None when it does not exist there.
-pub async fn update(
-    db: impl PgExecutor<'_>,
-    org_id: Uuid,
-    id: Uuid,
-    spec: &JobSpec,
-    next_run_at: Option<DateTime<Utc>>,
-) -> StoreResult<Option<Job>> {
-    let q = sqlx::query_as::<_, JobRow>(
-        "UPDATE jobs SET key = $3, name = $4, url = $5, method = $6, headers = $7, body = $8, timeout_secs = $9,
-                enabled = $10, schedule_kind = $11, cron_expr = $12, timezone = $13, once_at = $14,
-                interval_minutes = $15, retry_max_attempts = $16, retry_base_delay_secs = $17,
-                retry_max_delay_secs = $18, catch_up = $19, catch_up_cap = $20, overlap = $21,
-                completion_window_secs = $22, next_run_at = $23, updated_at = now()
-          WHERE org_id = $1 AND id = $2
-         RETURNING id, org_id, key, name, url, method, headers, body, timeout_secs, enabled, schedule_kind,
-                   cron_expr, timezone, once_at, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs,
-                   catch_up, catch_up_cap, overlap, completion_window_secs, next_run_at, created_at, updated_at",
-    )
-    .bind(org_id)
-    .bind(id);
-    bind_spec(q, spec, next_run_at).fetch_optional(db).await?.map(TryInto::try_into).transpose()
+pub async fn update(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, spec: &JobSpec, next_run_at: Option<DateTime<Utc>>) -> StoreResult<Option<Job>> {
+    let cols = [Columns::of(org_id, id, spec, next_run_at)];
+    bind_columns(sqlx::query_as::<_, JobRow>(&UPDATE_ROWS), &cols).fetch_optional(db).await?.map(TryInto::try_into).transpose()
 }
 
 pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE org_id = $1 AND id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    row.map(TryInto::try_into).transpose()
+    tenant_rows::one::<JobRow, _, _>(db, &SELECT, org_id, "id", id).await
 }
 
 pub async fn by_key(db: impl PgExecutor<'_>, org_id: Uuid, key: &str) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE org_id = $1 AND key = $2"))
-        .bind(org_id)
-        .bind(key)
-        .fetch_optional(db)
-        .await?;
-    row.map(TryInto::try_into).transpose()
+    tenant_rows::one::<JobRow, _, _>(db, &SELECT, org_id, "key", key.to_owned()).await
 }
 
 /// A page of an organization's jobs, newest first. `before` is the (created_at, id) of the last
@@ -371,22 +338,12 @@ pub async fn list(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    let rows: Vec<JobRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-          ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(org_id)
-    .bind(before.map(|b| b.0))
-    .bind(before.map(|b| b.1))
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(TryInto::try_into).collect()
+    tenant_rows::newest_first::<JobRow, _>(db, &SELECT, org_id, before, limit).await
 }
 
 /// Every job of an organization (declarative sync compares against the whole set).
 pub async fn all(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>> {
-    let rows: Vec<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE org_id = $1 ORDER BY created_at, id"))
+    let rows: Vec<JobRow> = sqlx::query_as(&format!("{} WHERE org_id = $1 ORDER BY created_at, id", *SELECT))
         .bind(org_id)
         .fetch_all(db)
         .await?;
@@ -395,6 +352,22 @@ pub async fn all(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>>
 
 pub async fn count(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM jobs WHERE org_id = $1").bind(org_id).fetch_one(db).await?)
+}
+
+/// `WITH cancelled AS (…)`: cancels the pending runs of job `$2` of organization `$1` (those
+/// `filter` also selects), saying `reason`, finished at the parameter `now`.
+macro_rules! cancelling_pending_runs {
+    ($reason:literal, $now:literal, $filter:literal) => {
+        concat!(
+            "WITH cancelled AS (UPDATE executions SET status = 'cancelled', status_reason = '",
+            $reason,
+            "', finished_at = ",
+            $now,
+            " WHERE org_id = $1 AND job_id = $2 AND status = 'pending' ",
+            $filter,
+            ") "
+        )
+    };
 }
 
 /// Enables or disables a job of `org_id`. False when not found.
@@ -412,16 +385,13 @@ pub async fn set_enabled(
     resume_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let changed: Option<Uuid> = sqlx::query_scalar(
-        "WITH cancelled AS (
-             UPDATE executions SET status = 'cancelled', status_reason = 'job disabled', finished_at = $5
-              WHERE NOT $3 AND org_id = $1 AND job_id = $2 AND status = 'pending' AND source = 'schedule'
-         )
-         UPDATE jobs SET enabled = $3,
+    let changed: Option<Uuid> = sqlx::query_scalar(concat!(
+        cancelling_pending_runs!("job disabled", "$5", "AND NOT $3 AND source = 'schedule'"),
+        "UPDATE jobs SET enabled = $3,
                 next_run_at = CASE WHEN $3 THEN coalesce(next_run_at, $4) ELSE next_run_at END,
                 updated_at = now()
-          WHERE org_id = $1 AND id = $2 RETURNING id",
-    )
+          WHERE org_id = $1 AND id = $2 RETURNING id"
+    ))
     .bind(org_id)
     .bind(id)
     .bind(enabled)
@@ -435,18 +405,8 @@ pub async fn set_enabled(
 /// Deletes a job of `org_id`, cancelling its runs that have not started. Its history stays
 /// (executions keep their rows with `job_id` NULL). False when not found.
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let deleted: Option<Uuid> = sqlx::query_scalar(
-        "WITH cancelled AS (
-             UPDATE executions SET status = 'cancelled', status_reason = 'job deleted', finished_at = $3
-              WHERE org_id = $1 AND job_id = $2 AND status = 'pending'
-         )
-         DELETE FROM jobs WHERE org_id = $1 AND id = $2 RETURNING id",
-    )
-    .bind(org_id)
-    .bind(id)
-    .bind(now)
-    .fetch_optional(db)
-    .await?;
+    let sql = concat!(cancelling_pending_runs!("job deleted", "$3", ""), "DELETE FROM jobs WHERE org_id = $1 AND id = $2 RETURNING id");
+    let deleted: Option<Uuid> = sqlx::query_scalar(sql).bind(org_id).bind(id).bind(now).fetch_optional(db).await?;
     Ok(deleted.is_some())
 }
 

@@ -2,19 +2,33 @@
 //! (status, `alert_at`) from the schedule; these functions store what they are given and read it
 //! back per tenant. A ping is found by its token alone (the token is the capability).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::alert::AlertKind;
+use domain::monitor::{MonitorStatus, PingKind, Rhythm};
+use domain::schedule::Schedule;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, parse_column};
+use crate::tenant_rows;
 
-/// When pings are expected.
+/// When pings are expected, as stored (validated when written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MonitorSchedule {
     /// A five-field cron expression evaluated in an IANA zone.
     Cron { expr: String, timezone: String },
     /// Every `secs` seconds after the last ping.
     Interval { secs: i32 },
+}
+
+impl MonitorSchedule {
+    /// The rhythm the state machine runs on; `None` for a stored schedule the domain refuses.
+    pub fn rhythm(&self) -> Option<Rhythm> {
+        match self {
+            MonitorSchedule::Cron { expr, timezone } => Schedule::cron(expr, timezone).ok().map(Rhythm::Cron),
+            MonitorSchedule::Interval { secs } => Some(Rhythm::Every(TimeDelta::seconds(i64::from(*secs)))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +39,7 @@ pub struct Monitor {
     pub token: String,
     pub schedule: MonitorSchedule,
     pub grace_secs: i32,
-    /// new | up | down | paused
-    pub status: String,
+    pub status: MonitorStatus,
     pub last_ping_at: Option<DateTime<Utc>>,
     pub last_start_at: Option<DateTime<Utc>>,
     pub alert_at: Option<DateTime<Utc>>,
@@ -73,7 +86,7 @@ impl TryFrom<MonitorRow> for Monitor {
             token: r.token,
             schedule,
             grace_secs: r.grace_secs,
-            status: r.status,
+            status: parse_column("monitors.status", r.status)?,
             last_ping_at: r.last_ping_at,
             last_start_at: r.last_start_at,
             alert_at: r.alert_at,
@@ -96,64 +109,51 @@ pub struct MonitorFields<'a> {
     pub name: &'a str,
     pub schedule: &'a MonitorSchedule,
     pub grace_secs: i32,
-    pub status: &'a str,
+    pub status: MonitorStatus,
     pub alert_at: Option<DateTime<Utc>>,
+}
+
+/// Binds the writable fields as `$3` … `$10`, after `org_id` and `id`.
+fn bind_fields<'q>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, MonitorRow, sqlx::postgres::PgArguments>,
+    org_id: Uuid,
+    id: Uuid,
+    f: &MonitorFields<'q>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, MonitorRow, sqlx::postgres::PgArguments> {
+    let (kind, expr, tz, interval) = schedule_columns(f.schedule);
+    q.bind(org_id)
+        .bind(id)
+        .bind(f.name)
+        .bind(kind)
+        .bind(expr)
+        .bind(tz)
+        .bind(interval)
+        .bind(f.grace_secs)
+        .bind(f.status.as_str())
+        .bind(f.alert_at)
 }
 
 /// Creates a monitor. A token collision is `StoreError::Conflict { constraint: "monitors_token_key" }`.
 pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, token: &str, f: &MonitorFields<'_>) -> StoreResult<Monitor> {
-    let (kind, expr, tz, interval) = schedule_columns(f.schedule);
-    let row: MonitorRow = sqlx::query_as(&format!(
-        "INSERT INTO monitors (org_id, id, token, name, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status, alert_at)
+    let sql = format!(
+        "INSERT INTO monitors (org_id, id, name, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status, alert_at, token)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .bind(token)
-    .bind(f.name)
-    .bind(kind)
-    .bind(expr)
-    .bind(tz)
-    .bind(interval)
-    .bind(f.grace_secs)
-    .bind(f.status)
-    .bind(f.alert_at)
-    .fetch_one(db)
-    .await?;
-    row.try_into()
+    );
+    bind_fields(sqlx::query_as(&sql), org_id, id, f).bind(token).fetch_one(db).await?.try_into()
 }
 
 /// Replaces the writable fields of a monitor of `org_id`. None when it does not exist there.
 pub async fn update(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, f: &MonitorFields<'_>) -> StoreResult<Option<Monitor>> {
-    let (kind, expr, tz, interval) = schedule_columns(f.schedule);
-    let row: Option<MonitorRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE monitors SET name = $3, schedule_kind = $4, cron_expr = $5, timezone = $6, interval_secs = $7,
                 grace_secs = $8, status = $9, alert_at = $10, updated_at = now()
           WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .bind(f.name)
-    .bind(kind)
-    .bind(expr)
-    .bind(tz)
-    .bind(interval)
-    .bind(f.grace_secs)
-    .bind(f.status)
-    .bind(f.alert_at)
-    .fetch_optional(db)
-    .await?;
-    row.map(TryInto::try_into).transpose()
+    );
+    bind_fields(sqlx::query_as(&sql), org_id, id, f).fetch_optional(db).await?.map(TryInto::try_into).transpose()
 }
 
 pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Monitor>> {
-    let row: Option<MonitorRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM monitors WHERE org_id = $1 AND id = $2"))
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    row.map(TryInto::try_into).transpose()
+    tenant_rows::one::<MonitorRow, _, _>(db, &format!("SELECT {COLUMNS} FROM monitors"), org_id, "id", id).await
 }
 
 /// A page of an organization's monitors, newest first; `before` is the (created_at, id) of the
@@ -164,18 +164,7 @@ pub async fn list(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> StoreResult<Vec<Monitor>> {
-    let rows: Vec<MonitorRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM monitors
-          WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-          ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(org_id)
-    .bind(before.map(|b| b.0))
-    .bind(before.map(|b| b.1))
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(TryInto::try_into).collect()
+    tenant_rows::newest_first::<MonitorRow, _>(db, &format!("SELECT {COLUMNS} FROM monitors"), org_id, before, limit).await
 }
 
 /// Deletes a monitor of `org_id` with its pings. False when not found.
@@ -198,8 +187,8 @@ pub async fn lock_by_token(db: impl PgExecutor<'_>, token: &str) -> StoreResult<
 /// One received ping.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Ping {
-    /// success | start | fail
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: PingKind,
     pub received_at: DateTime<Utc>,
     pub method: String,
     pub source_ip: Option<String>,
@@ -209,17 +198,17 @@ pub struct Ping {
 
 /// The monitor's state after a ping, as the caller computed it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PingOutcome<'a> {
-    pub status: &'a str,
+pub struct PingOutcome {
+    pub status: MonitorStatus,
     pub last_ping_at: Option<DateTime<Utc>>,
     pub last_start_at: Option<DateTime<Utc>>,
     pub alert_at: Option<DateTime<Utc>>,
     /// `monitor_down` or `monitor_up` when the ping changed the monitor's health.
-    pub alert: Option<&'a str>,
+    pub alert: Option<AlertKind>,
 }
 
 /// Stores a ping, the monitor's new state and (when given) an alert event, in one statement.
-pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping, outcome: &PingOutcome<'_>) -> StoreResult<()> {
+pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping, outcome: &PingOutcome) -> StoreResult<()> {
     sqlx::query(
         "WITH p AS (
              INSERT INTO pings (monitor_id, kind, received_at, method, source_ip, user_agent, body)
@@ -234,26 +223,29 @@ pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping
     )
     .bind(monitor.id)
     .bind(monitor.org_id)
-    .bind(&ping.kind)
+    .bind(ping.kind.as_str())
     .bind(ping.received_at)
     .bind(&ping.method)
     .bind(&ping.source_ip)
     .bind(&ping.user_agent)
     .bind(&ping.body)
-    .bind(outcome.status)
+    .bind(outcome.status.as_str())
     .bind(outcome.last_ping_at)
     .bind(outcome.last_start_at)
     .bind(outcome.alert_at)
-    .bind(outcome.alert)
+    .bind(outcome.alert.map(AlertKind::as_str))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Monitors whose expected ping did not arrive by `alert_at` (up to `limit`, earliest first) go
-/// down, each with one `monitor_down` alert event, in one statement. Returns their ids. SKIP
-/// LOCKED keeps a ping arriving at the same moment (it holds the row) out of this round: the ping
-/// wins, and the monitor is looked at again next round with the `alert_at` the ping left.
+/// The down rule (`domain::monitor::is_late`) over every monitor: those whose expected ping did
+/// not arrive by `alert_at` (up to `limit`, earliest first) go down, each with one `monitor_down`
+/// alert event, in one statement. Returns their ids. The watched statuses are written out in the
+/// SQL so the partial index `monitors_alert_idx` serves it; a test holds them to the domain's
+/// rule. SKIP LOCKED keeps a ping arriving at the same moment (it holds the row) out of this
+/// round: the ping wins, and the monitor is looked at again next round with the `alert_at` the
+/// ping left.
 pub async fn mark_overdue(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
         "WITH due AS (
@@ -301,7 +293,7 @@ mod tests {
     use sqlx::PgPool;
 
     fn fields(schedule: &MonitorSchedule) -> MonitorFields<'_> {
-        MonitorFields { name: "backup", schedule, grace_secs: 300, status: "new", alert_at: None }
+        MonitorFields { name: "backup", schedule, grace_secs: 300, status: MonitorStatus::New, alert_at: None }
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
@@ -317,7 +309,7 @@ mod tests {
 
         let every = MonitorSchedule::Interval { secs: 600 };
         let at = Utc::now();
-        let changed = MonitorFields { name: "hourly", schedule: &every, grace_secs: 60, status: "paused", alert_at: Some(at) };
+        let changed = MonitorFields { name: "hourly", schedule: &every, grace_secs: 60, status: MonitorStatus::Paused, alert_at: Some(at) };
         assert_eq!(update(&pool, b.id, m.id, &changed).await.unwrap(), None);
         let m2 = update(&pool, a.id, m.id, &changed).await.unwrap().unwrap();
         assert_eq!((m2.name.as_str(), m2.schedule.clone(), m2.grace_secs, m2.status.as_str()), ("hourly", every, 60, "paused"));
@@ -337,14 +329,14 @@ mod tests {
         let mut tx = pool.begin().await.unwrap();
         let locked = lock_by_token(&mut *tx, "abcdefghijklmnopqrst").await.unwrap().unwrap();
         let ping = Ping {
-            kind: "fail".into(),
+            kind: PingKind::Fail,
             received_at: now,
             method: "POST".into(),
             source_ip: Some("192.0.2.1".into()),
             user_agent: Some("curl".into()),
             body: Some("exit 1".into()),
         };
-        let outcome = PingOutcome { status: "down", last_ping_at: Some(now), last_start_at: None, alert_at: None, alert: Some("monitor_down") };
+        let outcome = PingOutcome { status: MonitorStatus::Down, last_ping_at: Some(now), last_start_at: None, alert_at: None, alert: Some(AlertKind::MonitorDown) };
         record_ping(&mut tx, &locked, &ping, &outcome).await.unwrap();
         tx.commit().await.unwrap();
         let after = get(&pool, a.id, m.id).await.unwrap().unwrap();
@@ -358,8 +350,8 @@ mod tests {
 
         // a ping without an alert adds none
         let mut conn = pool.acquire().await.unwrap();
-        let ok = PingOutcome { status: "up", last_ping_at: Some(now), last_start_at: None, alert_at: Some(now + Duration::minutes(15)), alert: None };
-        record_ping(&mut conn, &after, &Ping { kind: "success".into(), ..ping }, &ok).await.unwrap();
+        let ok = PingOutcome { status: MonitorStatus::Up, last_ping_at: Some(now), last_start_at: None, alert_at: Some(now + Duration::minutes(15)), alert: None };
+        record_ping(&mut conn, &after, &Ping { kind: PingKind::Success, ..ping }, &ok).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 1);
     }
@@ -369,17 +361,17 @@ mod tests {
         let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
         let every = MonitorSchedule::Interval { secs: 600 };
         let now = Utc::now();
-        let mk = |name: &'static str, status: &'static str, alert_at: Option<DateTime<Utc>>| MonitorFields {
+        let mk = |name: &'static str, status: MonitorStatus, alert_at: Option<DateTime<Utc>>| MonitorFields {
             name,
             schedule: &every,
             grace_secs: 60,
             status,
             alert_at,
         };
-        let late = insert(&pool, a.id, Uuid::now_v7(), "late-late-late-late-", &mk("late", "up", Some(now - Duration::seconds(1)))).await.unwrap();
-        let on_time = insert(&pool, a.id, Uuid::now_v7(), "fine-fine-fine-fine-", &mk("fine", "up", Some(now + Duration::seconds(30)))).await.unwrap();
-        let paused = insert(&pool, a.id, Uuid::now_v7(), "zzzz-zzzz-zzzz-zzzz-", &mk("paused", "paused", Some(now - Duration::hours(1)))).await.unwrap();
-        let fresh = insert(&pool, a.id, Uuid::now_v7(), "newb-newb-newb-newb-", &mk("new", "new", None)).await.unwrap();
+        let late = insert(&pool, a.id, Uuid::now_v7(), "late-late-late-late-", &mk("late", MonitorStatus::Up, Some(now - Duration::seconds(1)))).await.unwrap();
+        let on_time = insert(&pool, a.id, Uuid::now_v7(), "fine-fine-fine-fine-", &mk("fine", MonitorStatus::Up, Some(now + Duration::seconds(30)))).await.unwrap();
+        let paused = insert(&pool, a.id, Uuid::now_v7(), "zzzz-zzzz-zzzz-zzzz-", &mk("paused", MonitorStatus::Paused, Some(now - Duration::hours(1)))).await.unwrap();
+        let fresh = insert(&pool, a.id, Uuid::now_v7(), "newb-newb-newb-newb-", &mk("new", MonitorStatus::New, None)).await.unwrap();
 
         assert_eq!(mark_overdue(&pool, now, 100).await.unwrap(), vec![late.id]);
         let after = get(&pool, a.id, late.id).await.unwrap().unwrap();
@@ -394,5 +386,29 @@ mod tests {
         assert_eq!(mark_overdue(&pool, now + Duration::hours(1), 100).await.unwrap(), vec![on_time.id]);
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 2);
+    }
+
+    /// The SQL of `mark_overdue` spells the watched statuses out (for its partial index): it must
+    /// take down exactly the monitors the domain's down rule calls late, in every status.
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn mark_overdue_applies_the_domains_down_rule(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let every = MonitorSchedule::Interval { secs: 600 };
+        let now = Utc::now();
+        let mut expected = Vec::new();
+        for (i, status) in MonitorStatus::ALL.iter().enumerate() {
+            for (j, alert_at) in [None, Some(now - Duration::seconds(1)), Some(now + Duration::seconds(60))].into_iter().enumerate() {
+                let f = MonitorFields { name: "m", schedule: &every, grace_secs: 60, status: *status, alert_at };
+                let m = insert(&pool, a.id, Uuid::now_v7(), &format!("rule-{i}-{j}-token-token"), &f).await.unwrap();
+                if domain::monitor::is_late(*status, alert_at, now) {
+                    expected.push(m.id);
+                }
+            }
+        }
+        let mut down = mark_overdue(&pool, now, 100).await.unwrap();
+        down.sort();
+        expected.sort();
+        assert_eq!(down, expected);
+        assert_eq!(down.len(), 2, "new and up, each with a passed deadline");
     }
 }

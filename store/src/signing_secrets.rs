@@ -16,15 +16,7 @@ pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, secret: &str) -> Stor
 
 /// Secrets that sign requests at `now`, newest first.
 pub async fn active(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT secret FROM signing_secrets
-          WHERE org_id = $1 AND (expires_at IS NULL OR expires_at > $2)
-          ORDER BY created_at DESC, id DESC",
-    )
-    .bind(org_id)
-    .bind(now)
-    .fetch_all(db)
-    .await?)
+    Ok(active_for(db, &[org_id], now).await?.into_iter().map(|(_, secret)| secret).collect())
 }
 
 /// A signing secret without its value: what listings show.

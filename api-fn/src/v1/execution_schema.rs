@@ -6,43 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::job_schema::{Header, Method, method_named};
+use super::job_schema::{Header, Method, method_of};
 
-/// Why the execution exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Schedule,
-    Manual,
-    Queue,
-    Redelivery,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExecutionStatus {
-    Pending,
-    Running,
-    Success,
-    Failed,
-    Timeout,
-    Cancelled,
-    Skipped,
-}
-
-impl ExecutionStatus {
-    fn named(s: &str) -> Self {
-        match s {
-            "running" => Self::Running,
-            "success" => Self::Success,
-            "failed" => Self::Failed,
-            "timeout" => Self::Timeout,
-            "cancelled" => Self::Cancelled,
-            "skipped" => Self::Skipped,
-            _ => Self::Pending,
-        }
-    }
-}
+pub use domain::execution::{ExecutionStatus, Source};
 
 /// The request as delivered (a snapshot: editing the job later does not change history).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -113,11 +79,6 @@ pub struct ExecutionDetail {
     pub attempts: Vec<AttemptView>,
 }
 
-/// The `webhook-id` of a message: `msg_` and the id in simple hex.
-pub fn webhook_id(message_id: Uuid) -> String {
-    format!("msg_{}", message_id.simple())
-}
-
 fn headers_of(pairs: &[(String, String)]) -> Vec<Header> {
     pairs.iter().map(|(n, v)| Header { name: n.clone(), value: v.clone() }).collect()
 }
@@ -127,21 +88,16 @@ impl From<&store::executions::Execution> for ExecutionView {
         ExecutionView {
             id: e.id,
             job_id: e.job_id,
-            source: match e.source.as_str() {
-                "schedule" => Source::Schedule,
-                "manual" => Source::Manual,
-                "redelivery" => Source::Redelivery,
-                _ => Source::Queue,
-            },
-            status: ExecutionStatus::named(&e.status),
+            source: e.source,
+            status: e.status,
             status_reason: e.status_reason.clone(),
             scheduled_for: e.scheduled_for,
             run_at: e.run_at,
             attempt: e.attempt,
             max_attempts: e.max_attempts,
-            message_id: webhook_id(e.message_id),
+            message_id: e.webhook_id().to_string(),
             request: RequestSnapshot {
-                method: method_named(&e.method),
+                method: method_of(e.method),
                 url: e.url.clone(),
                 headers: headers_of(&e.headers.0),
                 body: e.body.clone(),
@@ -166,23 +122,12 @@ impl From<&store::executions::Attempt> for AttemptView {
     fn from(a: &store::executions::Attempt) -> Self {
         AttemptView {
             attempt: a.attempt,
-            status: ExecutionStatus::named(&a.status),
+            status: a.status,
             started_at: a.started_at,
             finished_at: a.finished_at,
             duration_ms: a.duration_ms,
             response_status: a.response_status,
             error: a.error.clone(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn webhook_ids_are_msg_and_simple_hex() {
-        let id = Uuid::parse_str("0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5b").unwrap();
-        assert_eq!(webhook_id(id), "msg_0192f2a1c3d84e5f8a9b0c1d2e3f4a5b");
     }
 }

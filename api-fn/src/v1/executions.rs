@@ -6,10 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
-use store::executions::{NewExecution, Source};
+use store::executions::Source;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -17,67 +16,14 @@ use super::auth::Tenant;
 use super::execution_schema::{AttemptView, ExecutionDetail, ExecutionView};
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use super::idempotent;
-use super::jobs::find as find_job;
+use super::job_rules::find as find_job;
 use super::pagination::{PageQuery, paginate};
+use super::runs::{enqueue_spec, ensure_quota};
 use crate::AppState;
 use crate::problem::Problem;
 
 /// Most executions one bulk redelivery enqueues.
 pub const MAX_BULK_REDELIVERY: i64 = 1000;
-
-/// The first instant of the month after `now`'s (when the monthly quota resets).
-pub fn next_month(now: DateTime<Utc>) -> DateTime<Utc> {
-    let (y, m) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
-    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(now)
-}
-
-/// Refuses new runs when the organization has used its monthly executions (the dispatcher would
-/// record them as skipped; saying so now is clearer).
-pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), Problem> {
-    let limit = tenant.tier.limits().monthly_executions;
-    let used = store::usage::month(conn, tenant.org_id, now).await?;
-    if used.executions >= i64::from(limit) {
-        return Err(Problem::quota_exceeded(tenant.tier, limit, next_month(now)));
-    }
-    Ok(())
-}
-
-/// Enqueues one pending execution carrying `spec`'s request and retry policy (a trigger of a
-/// stored job, or a queued one-off call), due at `at`.
-pub async fn enqueue_spec(
-    tx: &mut PgConnection,
-    tenant: &Tenant,
-    job_id: Option<Uuid>,
-    source: Source,
-    at: DateTime<Utc>,
-    priority: i16,
-    spec: &domain::job::JobSpec,
-) -> Result<store::executions::Execution, Problem> {
-    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
-    let id = Uuid::now_v7();
-    Ok(store::executions::enqueue(
-        tx,
-        &NewExecution {
-            id,
-            org_id: tenant.org_id,
-            job_id,
-            source,
-            scheduled_for: at,
-            priority,
-            max_attempts: spec.retry.max_attempts(),
-            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
-            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
-            message_id: id,
-            method: spec.method.as_str(),
-            url: spec.url.as_str(),
-            headers: &headers,
-            body: spec.body.as_ref().map(|b| b.as_str()),
-            timeout_secs: u32::from(spec.timeout.secs()),
-            redelivery_of: None,
-        },
-    )
-    .await?)
-}
 
 /// Run a job now: enqueues an immediate execution with the job's request and retry policy.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
@@ -148,7 +94,7 @@ pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id
     let now = Utc::now();
     let mut tx = state.pool.begin().await?;
     let original = store::executions::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
-    if !store::executions::FINISHED_STATUSES.contains(&original.status.as_str()) {
+    if !original.status.is_final() {
         return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
     }
     ensure_quota(&mut tx, &tenant, now).await?;
@@ -205,17 +151,4 @@ pub async fn redeliver_failed(
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");
     Ok((StatusCode::ACCEPTED, Json(RedeliveredBatch { count: batch.len(), executions: batch.iter().map(ExecutionView::from).collect() })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quota_resets_on_the_first_of_next_month() {
-        let may = Utc.with_ymd_and_hms(2026, 5, 31, 23, 0, 0).unwrap();
-        assert_eq!(next_month(may), Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap());
-        let dec = Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap();
-        assert_eq!(next_month(dec), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
-    }
 }

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -15,9 +15,6 @@ use store::idempotency::Claim;
 use super::auth::Tenant;
 use super::extract::IdempotencyKey;
 use crate::problem::Problem;
-
-/// How long a key is honoured.
-pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
 
 /// The request's fingerprint: method, path and body.
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
@@ -39,7 +36,7 @@ pub async fn begin(
 ) -> Result<Option<Response>, Problem> {
     let Some(key) = &key.0 else { return Ok(None) };
     let now = Utc::now();
-    match store::idempotency::claim(conn, tenant.org_id, key, fingerprint, now, now - KEY_LIFETIME).await? {
+    match store::idempotency::claim(conn, tenant.org_id, key, fingerprint, now, now - domain::lifetimes::IDEMPOTENCY_KEY).await? {
         Claim::New => Ok(None),
         Claim::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -1,6 +1,7 @@
 //! The rules every job write shares (create, update, sync): validation against the plan at
 //! `now` with every field error reported, the plan's job count checked under a lock, and where
-//! the scheduler's cursor (`next_run_at`) goes after the write.
+//! the scheduler's cursor (`next_run_at`) goes after the write; and the tenant's job lookup every
+//! job handler starts from.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::job::{JobDraft, JobSpec};
@@ -10,6 +11,11 @@ use uuid::Uuid;
 
 use super::auth::Tenant;
 use crate::problem::Problem;
+
+/// Loads a job of the tenant or answers 404.
+pub async fn find(db: impl sqlx::PgExecutor<'_>, tenant: &Tenant, id: Uuid) -> Result<store::jobs::Job, Problem> {
+    store::jobs::get(db, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("job"))
+}
 
 /// Validates `draft` for the tenant's plan at `now`; field paths get `prefix` (`jobs[3].`).
 ///

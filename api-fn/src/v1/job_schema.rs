@@ -247,11 +247,6 @@ pub fn method_of(m: domain::job::HttpMethod) -> Method {
     }
 }
 
-/// The method of a stored execution (its column only ever holds the six names).
-pub fn method_named(name: &str) -> Method {
-    name.parse::<domain::job::HttpMethod>().map(method_of).unwrap_or(Method::Post)
-}
-
 impl From<&store::jobs::Job> for JobView {
     fn from(job: &store::jobs::Job) -> Self {
         let spec = &job.spec;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::auth::Tenant;
 use super::extract::{ApiPath, ApiQuery, IdempotencyKey, RawJson};
 use super::idempotent;
-use super::job_rules;
+use super::job_rules::{self, find};
 use super::job_schema::{JobInput, JobPatch, JobView};
 use super::pagination::{PageQuery, paginate};
 use crate::AppState;
@@ -79,11 +79,6 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): Ap
     let rows = store::jobs::list(&state.pool, tenant.org_id, page.after, i64::from(page.limit) + 1).await?;
     let (rows, next_cursor) = paginate(rows, page.limit, |j| (j.created_at, j.id));
     Ok(Json(JobPage { data: rows.iter().map(JobView::from).collect(), next_cursor }))
-}
-
-/// Loads a job of the tenant or answers 404.
-pub async fn find(db: impl sqlx::PgExecutor<'_>, tenant: &Tenant, id: Uuid) -> Result<store::jobs::Job, Problem> {
-    store::jobs::get(db, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("job"))
 }
 
 /// Get a job.

@@ -1,5 +1,9 @@
-//! REST API v1 under `/api/v1`: one module per resource, the shared request machinery
-//! (authentication, extractors, pagination, idempotency) and the OpenAPI document.
+//! REST API v1 under `/api/v1`: one module per resource (its handlers: `jobs`, `executions`,
+//! `queue`, `sync`, `monitors`, `preview`, `usage`, `secrets`), the shared request machinery
+//! (`auth`, `extract`, `pagination`, `idempotent`, `instants`), the wire schemas
+//! (`job_schema`, `execution_schema`), the services several handlers use (`job_rules`: every
+//! job write's rules and the tenant's job lookup; `runs`: quota and enqueue) and the OpenAPI
+//! document. A handler module never imports another handler module.
 
 pub mod auth;
 pub mod execution_schema;
@@ -15,6 +19,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod preview;
 pub mod queue;
+pub mod runs;
 pub mod secrets;
 pub mod sync;
 pub mod usage;

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::job::ErrorCode;
+use domain::monitor::{MonitorStatus, PingKind, Rhythm, alert_at_for};
 use domain::schedule::{Schedule, ScheduleError};
 use serde::{Deserialize, Serialize};
 use store::monitors::{Monitor, MonitorFields, MonitorSchedule};
@@ -17,7 +18,6 @@ use super::auth::Tenant;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, paginate};
 use crate::AppState;
-use crate::monitor_state::{Rhythm, alert_at_for};
 use crate::problem::{FieldProblem, Problem};
 
 pub const MIN_INTERVAL_SECS: u32 = 60;
@@ -67,15 +67,6 @@ pub struct MonitorPatch {
     pub paused: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MonitorStatus {
-    New,
-    Up,
-    Down,
-    Paused,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MonitorScheduleView {
@@ -103,7 +94,7 @@ pub struct MonitorView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PingView {
-    pub kind: String,
+    pub kind: PingKind,
     pub received_at: DateTime<Utc>,
     pub method: String,
     pub source_ip: Option<String>,
@@ -136,12 +127,7 @@ impl MonitorView {
                 MonitorSchedule::Interval { secs } => MonitorScheduleView::Interval { interval_secs: *secs },
             },
             grace_secs: m.grace_secs,
-            status: match m.status.as_str() {
-                "up" => MonitorStatus::Up,
-                "down" => MonitorStatus::Down,
-                "paused" => MonitorStatus::Paused,
-                _ => MonitorStatus::New,
-            },
+            status: m.status,
             ping_url: format!("{public_url}/ping/{}", m.token),
             last_ping_at: m.last_ping_at,
             last_start_at: m.last_start_at,
@@ -217,7 +203,7 @@ fn new_token() -> String {
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<MonitorInput>) -> Result<Response, Problem> {
     let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS))?;
-    let status = if input.paused == Some(true) { "paused" } else { "new" };
+    let status = MonitorStatus::New.paused(input.paused);
     let fields = MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, status, alert_at: None };
     let monitor = store::monitors::insert(&state.pool, tenant.org_id, Uuid::now_v7(), &new_token(), &fields).await?;
     let mut res = (StatusCode::CREATED, Json(MonitorView::of(&monitor, &state.config.public_url))).into_response();
@@ -268,14 +254,7 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
         patch.schedule.as_ref().unwrap_or(&current_schedule),
         patch.grace_secs.unwrap_or(m.grace_secs as u32),
     )?;
-    let status = match (patch.paused, m.status.as_str()) {
-        (Some(true), _) => "paused",
-        (Some(false), "paused") => "new",
-        (_, "up") => "up",
-        (_, "down") => "down",
-        (_, "paused") => "paused",
-        _ => "new",
-    };
+    let status = m.status.paused(patch.paused);
     let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)));
     let fields = MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, status, alert_at };
     let updated = store::monitors::update(&mut *tx, tenant.org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))?;

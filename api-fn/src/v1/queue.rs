@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::execution_schema::ExecutionView;
-use super::executions::{enqueue_spec, ensure_quota};
+use super::runs::{enqueue_spec, ensure_quota};
 use super::extract::{IdempotencyKey, RawJson};
 use super::idempotent;
 use super::instants::check_instant;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Tenant;
-use super::executions::next_month;
+use super::runs::next_month;
 use crate::AppState;
 use crate::problem::Problem;
 

@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use domain::execution::ExecutionStatus;
 use sqlx::PgPool;
-use store::dispatch::{AttemptRecord, FinalStatus, Finished, Outcome};
+use store::dispatch::{AttemptRecord, Finished, Outcome};
 use tokio::sync::mpsc;
 
 use crate::fixture::{self, BenchDb};
@@ -107,7 +108,7 @@ async fn sql_ceiling(pool: &PgPool, batch: usize, n: usize) -> f64 {
                             response_body: None,
                             error: None,
                         },
-                        status: FinalStatus::Success,
+                        status: ExecutionStatus::Success,
                         reason: None,
                     })
                 })

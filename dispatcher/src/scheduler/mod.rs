@@ -7,13 +7,10 @@
 
 pub mod plan;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use domain::job::{CatchUp, CatchUpCap};
-use domain::schedule::Schedule;
 use sqlx::PgPool;
 use store::dispatch::{self, DueJob, PlannedRun};
 use tokio::sync::watch;
@@ -93,29 +90,23 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>, settings: TickSettings) -> 
     let started = Instant::now();
     let horizon = now + settings.lookahead;
     let mut report = TickReport::default();
-    let mut schedules: HashMap<(String, String), Option<Schedule>> = HashMap::new();
     loop {
         let mut tx = pool.begin().await?;
-        let due = dispatch::lock_due_jobs(&mut tx, horizon, TICK_BATCH).await?;
+        // jobs whose rows do not decode are recorded as failed and parked by the store
+        let due = dispatch::lock_due_jobs(&mut tx, now, horizon, TICK_BATCH).await?;
         let batch_len = due.len();
         let mut runs = Vec::new();
         let mut cursors = Vec::with_capacity(due.len());
         for job in &due {
-            let Some(schedule) = schedule_of(job, &mut schedules) else {
-                tracing::error!(job_id = %job.id, "stored schedule does not parse; the job is parked (next_run_at cleared)");
-                cursors.push((job.id, None));
-                continue;
-            };
-            let interval = job.interval_minutes.and_then(|m| u32::try_from(m).ok());
-            let priority = domain::priority::priority(job.tier, interval);
+            let priority = domain::priority::priority(job.tier, job.interval_minutes);
             let p = plan::plan(&plan::PlanInput {
-                schedule: &schedule,
+                schedule: &job.schedule,
                 cursor: job.next_run_at,
                 now,
                 horizon,
                 missed_grace: settings.missed_grace,
-                catch_up: catch_up_of(job),
-                refused_by_plan: refused_by_plan(job, interval),
+                catch_up: job.catch_up,
+                refused_by_plan: refused_by_plan(job),
             });
             for (at, skipped) in p.occurrences {
                 report.skipped += usize::from(skipped.is_some());
@@ -128,10 +119,7 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>, settings: TickSettings) -> 
         dispatch::advance_cursors(&mut tx, &cursors).await?;
         if let Some(earliest) = runs.iter().filter(|r| r.skipped.is_none()).map(|r| r.scheduled_for).min() {
             // delivered at commit: workers wake for the earliest new run
-            sqlx::query("SELECT pg_notify('prikke_due', $1)")
-                .bind(earliest.timestamp_millis().to_string())
-                .execute(&mut *tx)
-                .await?;
+            store::notify::notify_due(&mut *tx, earliest).await?;
         }
         tx.commit().await?;
         report.jobs += batch_len;
@@ -144,34 +132,11 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>, settings: TickSettings) -> 
     Ok(report)
 }
 
-fn schedule_of(job: &DueJob, cache: &mut HashMap<(String, String), Option<Schedule>>) -> Option<Schedule> {
-    match job.schedule_kind.as_str() {
-        "once" => job.once_at.map(Schedule::Once),
-        _ => {
-            let expr = job.cron_expr.clone()?;
-            cache
-                .entry((expr, job.timezone.clone()))
-                .or_insert_with_key(|(expr, tz)| Schedule::cron(expr, tz).ok())
-                .clone()
-        }
-    }
-}
-
-fn catch_up_of(job: &DueJob) -> CatchUp {
-    match job.catch_up.as_str() {
-        "skip" => CatchUp::Skip,
-        "run_all" => CatchUp::RunAll {
-            cap: CatchUpCap::new(u16::try_from(job.catch_up_cap).unwrap_or(10)).unwrap_or(CatchUpCap::DEFAULT),
-        },
-        _ => CatchUp::RunOnce,
-    }
-}
-
 /// Plan limits at dispatch: a cron more frequent than the plan allows (after a downgrade) is
 /// recorded as skipped with the reason, never silently dropped.
-fn refused_by_plan(job: &DueJob, interval: Option<u32>) -> Option<String> {
+fn refused_by_plan(job: &DueJob) -> Option<String> {
     let min = job.tier.limits().min_interval_minutes;
-    interval.filter(|m| *m < min).map(|m| {
+    job.interval_minutes.filter(|m| *m < min).map(|m| {
         format!(
             "not run: this job runs every {m} minute(s) but the {} plan allows at most one run every {min} minutes; edit the schedule or upgrade",
             job.tier.display_name()

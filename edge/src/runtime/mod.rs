@@ -13,7 +13,7 @@ mod waitlist_handler;
 use worker::{Context, Date, Env, Request, Response, Result, console_error, event};
 
 use crate::config::Config;
-use crate::health::{BUILD_SHA, HealthReport};
+use crate::health::BUILD_SHA;
 use crate::pages::{self, status::StatusView};
 use crate::problem::{Problem, prefers_json};
 use crate::rate_limit::{Bucket, Decision};
@@ -92,8 +92,8 @@ async fn serve(req: Request, env: &Env) -> Result<Response> {
                 Some((status, body)) => crate::health::reports_up(status, &body),
                 None => false,
             };
-            let report = HealthReport::for_edge(BUILD_SHA, &config.env_name, api_up);
-            respond::json(report.status_code(), &report.to_json(), "application/json")
+            let report = crate::health::edge_report(BUILD_SHA, config.env, api_up);
+            respond::json(report.status_code(), &crate::health::to_json(&report), "application/json")
         }
         Route::MethodNotAllowed { allow } => respond::method_not_allowed(allow, wants_json),
         Route::NotFound => respond::not_found(url.path(), wants_json),

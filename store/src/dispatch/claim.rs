@@ -2,36 +2,111 @@
 //! to the monthly quota in the same transaction, and handing rows back: `release` at shutdown
 //! for runs never sent, `rescue_expired` for leases whose worker died.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use domain::execution::{MessageId, Source};
+use domain::retry::RetryPolicy;
+use domain::tier::Tier;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use super::outcomes::{AttemptRecord, Finished, Outcome, record};
 use crate::error::StoreResult;
+use crate::job_columns::retry_of;
+use domain::execution::ExecutionStatus;
 
-/// A claimed execution: everything needed to deliver it and to record the outcome.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A claimed execution, decoded: everything needed to deliver it and to record the outcome. The
+/// request stays the strings that were validated when it was stored (URL and headers are checked
+/// again where they are used, by the deliverer); policies and names are domain values.
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: Uuid,
     pub org_id: Uuid,
     pub job_id: Option<Uuid>,
-    pub source: String,
-    pub message_id: Uuid,
+    pub source: Source,
+    pub message_id: MessageId,
     pub method: String,
     pub url: String,
     pub headers: sqlx::types::Json<Vec<(String, String)>>,
     pub body: Option<String>,
-    pub timeout_secs: i32,
+    pub timeout: Duration,
     /// The attempt this claim starts (1 for a first delivery).
     pub attempt: i16,
-    pub max_attempts: i16,
-    pub retry_base_delay_secs: i32,
-    pub retry_max_delay_secs: i32,
+    pub retry: RetryPolicy,
     pub scheduled_for: DateTime<Utc>,
     /// When the attempt may be sent (≤ the claim's horizon; may be slightly in the future).
     pub run_at: DateTime<Utc>,
     pub priority: i16,
     pub skip_if_running: bool,
-    pub tier: String,
+    pub tier: Tier,
+}
+
+/// A claimed execution whose row does not decode (a bad retry policy, source, tier or timeout).
+struct UndecodableRun {
+    id: Uuid,
+    attempt: i16,
+    reason: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: Uuid,
+    org_id: Uuid,
+    job_id: Option<Uuid>,
+    source: String,
+    message_id: Uuid,
+    method: String,
+    url: String,
+    headers: sqlx::types::Json<Vec<(String, String)>>,
+    body: Option<String>,
+    timeout_secs: i32,
+    attempt: i16,
+    max_attempts: i16,
+    retry_base_delay_secs: i32,
+    retry_max_delay_secs: i32,
+    scheduled_for: DateTime<Utc>,
+    run_at: DateTime<Utc>,
+    priority: i16,
+    skip_if_running: bool,
+    tier: String,
+}
+
+impl ClaimedRow {
+    /// Enums and integers only: the claim path stays cheap.
+    fn decode(self) -> Result<Claimed, UndecodableRun> {
+        let decoded = (|| {
+            Ok::<_, String>(Claimed {
+                source: self.source.parse().map_err(|e: domain::UnknownName| e.to_string())?,
+                tier: self.tier.parse().map_err(|e: domain::tier::UnknownTier| e.to_string())?,
+                retry: retry_of(self.max_attempts, self.retry_base_delay_secs, self.retry_max_delay_secs)?,
+                timeout: u64::try_from(self.timeout_secs)
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| format!("timeout of {} s", self.timeout_secs))?,
+                id: self.id,
+                org_id: self.org_id,
+                job_id: self.job_id,
+                message_id: MessageId::new(self.message_id),
+                method: self.method,
+                url: self.url,
+                headers: self.headers,
+                body: self.body,
+                attempt: self.attempt,
+                scheduled_for: self.scheduled_for,
+                run_at: self.run_at,
+                priority: self.priority,
+                skip_if_running: self.skip_if_running,
+            })
+        })();
+        let (id, attempt) = (self.id, self.attempt);
+        decoded.map_err(|what| UndecodableRun {
+            id,
+            attempt,
+            reason: format!("not delivered: the run's stored settings cannot be read ({what})"),
+        })
+    }
 }
 
 /// The first day of `now`'s month (UTC): the usage period.
@@ -63,6 +138,8 @@ pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
 /// Runs whose organization has used its monthly quota are recorded as skipped in the same
 /// transaction (counted in `usage_counters.over_quota`) and are not returned. Only first attempts
 /// are charged: retries and rescued re-deliveries are part of the execution already paid for.
+/// A row that does not decode is never delivered and never charged: it is recorded as failed,
+/// with what could not be read, in the same transaction (and logged once, here).
 pub async fn claim(
     tx: &mut PgConnection,
     me: &str,
@@ -71,25 +148,34 @@ pub async fn claim(
     limit: i64,
     lease_margin: chrono::Duration,
 ) -> StoreResult<Vec<Claimed>> {
-    let mut claimed: Vec<Claimed> = sqlx::query_as(
-        CLAIM_SQL,
-    )
-    // Planned afresh every time (an unnamed statement), never from a cached generic plan: one
-    // made while the queue was empty costs every index the same, and picked a full scan of
-    // `executions_org_idx` to find the 200 picked ids (70 ms at 100,000 rows instead of < 1).
-    .persistent(false)
-    .bind(me)
-    .bind(now)
-    .bind(horizon)
-    .bind(limit)
-    .bind(lease_margin)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM_SQL)
+        // Planned afresh every time (an unnamed statement), never from a cached generic plan: one
+        // made while the queue was empty costs every index the same, and picked a full scan of
+        // `executions_org_idx` to find the 200 picked ids (70 ms at 100,000 rows instead of < 1).
+        .persistent(false)
+        .bind(me)
+        .bind(now)
+        .bind(horizon)
+        .bind(limit)
+        .bind(lease_margin)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    let mut undecodable = Vec::new();
+    for row in rows {
+        match row.decode() {
+            Ok(run) => claimed.push(run),
+            Err(bad) => undecodable.push(bad),
+        }
+    }
+    if !undecodable.is_empty() {
+        fail_undecodable(tx, me, undecodable, now).await?;
+    }
     if claimed.is_empty() {
         return Ok(claimed);
     }
     // RETURNING does not keep the pick's order; restore it (the quota skips the tail).
-    claimed.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
+    claimed.sort_by(|a: &Claimed, b: &Claimed| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
     let over = charge_quota(tx, &claimed, now).await?;
     if !over.is_empty() {
         claimed.retain(|c| !over.contains(&c.id));
@@ -97,13 +183,40 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Records claimed runs that do not decode as failed (with their alert, as any final failure).
+async fn fail_undecodable(tx: &mut PgConnection, me: &str, runs: Vec<UndecodableRun>, now: DateTime<Utc>) -> StoreResult<()> {
+    let outcomes: Vec<Outcome> = runs
+        .into_iter()
+        .map(|r| {
+            tracing::error!(execution_id = %r.id, attempt = r.attempt, reason = %r.reason, "a claimed run does not decode; it is recorded as failed");
+            Outcome::Finished(Finished {
+                record: AttemptRecord {
+                    id: r.id,
+                    attempt: r.attempt,
+                    started_at: None,
+                    finished_at: now,
+                    duration_ms: None,
+                    response_status: None,
+                    response_headers: None,
+                    response_body: None,
+                    error: Some(r.reason),
+                },
+                status: ExecutionStatus::Failed,
+                reason: None,
+            })
+        })
+        .collect();
+    record(tx, me, &outcomes).await?;
+    Ok(())
+}
+
 /// Charges first attempts per organization; returns the ids that exceed the quota (now skipped).
 async fn charge_quota(tx: &mut PgConnection, claimed: &[Claimed], now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
-    let mut per_org: Vec<(Uuid, i64, &str)> = Vec::new();
+    let mut per_org: Vec<(Uuid, i64, Tier)> = Vec::new();
     for c in claimed.iter().filter(|c| c.attempt == 1) {
         match per_org.iter_mut().find(|(org, _, _)| *org == c.org_id) {
             Some(entry) => entry.1 += 1,
-            None => per_org.push((c.org_id, 1, c.tier.as_str())),
+            None => per_org.push((c.org_id, 1, c.tier)),
         }
     }
     if per_org.is_empty() {
@@ -130,7 +243,7 @@ async fn charge_quota(tx: &mut PgConnection, claimed: &[Claimed], now: DateTime<
     let mut over_ids = Vec::new();
     for (org, total) in totals {
         let Some(&(_, charged, tier)) = per_org.iter().find(|p| p.0 == org) else { continue };
-        let limit = tier.parse::<domain::tier::Tier>().map(|t| i64::from(t.limits().monthly_executions)).unwrap_or(0);
+        let limit = i64::from(tier.limits().monthly_executions);
         let over = (total - limit).clamp(0, charged) as usize;
         if over == 0 {
             continue;

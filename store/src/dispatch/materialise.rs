@@ -3,26 +3,34 @@
 //! `(job_id, scheduled_for)` index makes a double tick (or a deposed leader's last tick) harmless.
 
 use chrono::{DateTime, Utc};
+use domain::job::{CatchUp, Overlap};
+use domain::schedule::Schedule;
+use domain::tier::Tier;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::error::{StoreResult, parse_column};
+use crate::error::StoreResult;
+use crate::job_columns::{catch_up_of, overlap_of, schedule_of};
 
-/// A job whose next occurrence is due within the horizon, locked for this tick.
+/// A job whose next occurrence is due within the horizon, locked for this tick, decoded.
 #[derive(Debug, Clone)]
 pub struct DueJob {
     pub id: Uuid,
     pub org_id: Uuid,
-    pub tier: domain::tier::Tier,
-    pub schedule_kind: String,
-    pub cron_expr: Option<String>,
-    pub timezone: String,
-    pub once_at: Option<DateTime<Utc>>,
-    pub interval_minutes: Option<i32>,
-    pub catch_up: String,
-    pub catch_up_cap: i16,
-    pub overlap: String,
+    pub tier: Tier,
+    pub schedule: Schedule,
+    /// The schedule's interval (cron jobs), which sets the run's priority and the plan's floor.
+    pub interval_minutes: Option<u32>,
+    pub catch_up: CatchUp,
+    pub overlap: Overlap,
     pub next_run_at: DateTime<Utc>,
+}
+
+/// A locked due job whose row does not decode: what is wrong, and the occurrence it was due for.
+struct UndecodableJob {
+    id: Uuid,
+    next_run_at: DateTime<Utc>,
+    reason: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,9 +49,38 @@ struct DueJobRow {
     next_run_at: DateTime<Utc>,
 }
 
-/// Locks up to `limit` enabled jobs with `next_run_at <= horizon`, earliest first. Jobs locked by
-/// someone else (an API edit in flight) are skipped this tick and picked up by the next.
-pub async fn lock_due_jobs(tx: &mut PgConnection, horizon: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueJob>> {
+impl DueJobRow {
+    fn decode(self) -> Result<DueJob, UndecodableJob> {
+        let decoded = (|| {
+            Ok::<_, String>(DueJob {
+                id: self.id,
+                org_id: self.org_id,
+                tier: self.tier.parse().map_err(|e: domain::tier::UnknownTier| e.to_string())?,
+                schedule: schedule_of(&self.schedule_kind, self.cron_expr.as_deref(), &self.timezone, self.once_at)?,
+                interval_minutes: self
+                    .interval_minutes
+                    .map(|m| u32::try_from(m).map_err(|_| format!("interval_minutes {m}")))
+                    .transpose()?,
+                catch_up: catch_up_of(&self.catch_up, self.catch_up_cap)?,
+                overlap: overlap_of(&self.overlap)?,
+                next_run_at: self.next_run_at,
+            })
+        })();
+        decoded.map_err(|what| UndecodableJob {
+            id: self.id,
+            next_run_at: self.next_run_at,
+            reason: format!("the job's stored settings cannot be read ({what}); edit the job to fix them"),
+        })
+    }
+}
+
+/// Locks up to `limit` enabled jobs with `next_run_at <= horizon`, earliest first, decoded. Jobs
+/// locked by someone else (an API edit in flight) are skipped this tick and picked up by the next.
+/// Schedules are parsed here, once per process for each (expression, zone) (see
+/// `domain::schedule`). A job whose row does not decode is not returned: its due occurrence is
+/// recorded as a failed run saying what could not be read, and the job is parked (`next_run_at`
+/// NULL) until it is edited; logged once, here.
+pub async fn lock_due_jobs(tx: &mut PgConnection, now: DateTime<Utc>, horizon: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueJob>> {
     let rows: Vec<DueJobRow> = sqlx::query_as(
         "SELECT j.id, j.org_id, o.tier, j.schedule_kind, j.cron_expr, j.timezone, j.once_at, j.interval_minutes,
                 j.catch_up, j.catch_up_cap, j.overlap, j.next_run_at
@@ -57,24 +94,56 @@ pub async fn lock_due_jobs(tx: &mut PgConnection, horizon: DateTime<Utc>, limit:
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(DueJob {
-                tier: parse_column("organizations.tier", r.tier)?,
-                id: r.id,
-                org_id: r.org_id,
-                schedule_kind: r.schedule_kind,
-                cron_expr: r.cron_expr,
-                timezone: r.timezone,
-                once_at: r.once_at,
-                interval_minutes: r.interval_minutes,
-                catch_up: r.catch_up,
-                catch_up_cap: r.catch_up_cap,
-                overlap: r.overlap,
-                next_run_at: r.next_run_at,
-            })
-        })
-        .collect()
+    let mut due = Vec::with_capacity(rows.len());
+    let mut undecodable = Vec::new();
+    for row in rows {
+        match row.decode() {
+            Ok(job) => due.push(job),
+            Err(bad) => {
+                tracing::error!(job_id = %bad.id, reason = %bad.reason, "a due job does not decode; its run is recorded as failed and the job parked");
+                undecodable.push(bad);
+            }
+        }
+    }
+    fail_undecodable(tx, &undecodable, now).await?;
+    Ok(due)
+}
+
+/// Records each undecodable job's due occurrence as a failed run carrying the reason (with a
+/// `job_failed` alert, as any final failure) and parks the job.
+async fn fail_undecodable(tx: &mut PgConnection, jobs: &[UndecodableJob], now: DateTime<Utc>) -> StoreResult<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    let at: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.next_run_at).collect();
+    let reasons: Vec<&str> = jobs.iter().map(|j| j.reason.as_str()).collect();
+    sqlx::query(
+        "WITH failed AS (
+             INSERT INTO executions (id, message_id, org_id, job_id, source, scheduled_for, run_at, status, error,
+                                     finished_at, priority, max_attempts, retry_base_delay_secs, retry_max_delay_secs,
+                                     method, url, headers, body, timeout_secs)
+             SELECT v.id, v.id, j.org_id, j.id, 'schedule', v.at, v.at, 'failed', v.reason, $4, 0,
+                    j.retry_max_attempts, j.retry_base_delay_secs, j.retry_max_delay_secs,
+                    j.method, j.url, j.headers, j.body, j.timeout_secs
+               FROM (SELECT gen_random_uuid() AS id, * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS u(job_id, at, reason)) v
+               JOIN jobs j ON j.id = v.job_id
+             ON CONFLICT (job_id, scheduled_for) WHERE source = 'schedule' DO NOTHING
+             RETURNING id, org_id, job_id, error
+         ), parked AS (
+             UPDATE jobs SET next_run_at = NULL, failing = true WHERE id = ANY($1)
+         )
+         INSERT INTO alert_events (org_id, kind, job_id, execution_id, details)
+         SELECT org_id, 'job_failed', job_id, id, jsonb_build_object('status', 'failed', 'attempts', 0, 'error', error)
+           FROM failed",
+    )
+    .bind(&ids)
+    .bind(&at)
+    .bind(&reasons)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// One occurrence to record: a run to deliver, or a skipped occurrence with its reason.

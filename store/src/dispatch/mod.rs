@@ -22,13 +22,15 @@
 //! was rescued (and the row re-claimed elsewhere) cannot overwrite the newer attempt's result.
 
 pub mod claim;
+pub mod inspect;
 pub mod materialise;
 pub mod outcomes;
 pub mod retention;
 
 pub use claim::{Claimed, claim, release, rescue_expired};
+pub use inspect::{previous_still_running, queue_depth};
 pub use materialise::{DueJob, PlannedRun, advance_cursors, insert_runs, lock_due_jobs, next_cursor};
-pub use outcomes::{AttemptRecord, Finished, FinalStatus, Outcome, RecordReport, record};
+pub use outcomes::{AttemptRecord, Finished, Outcome, RecordReport, record};
 
 #[cfg(test)]
 mod tests;

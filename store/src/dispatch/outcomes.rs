@@ -3,32 +3,12 @@
 //! `execution_attempts`), and the alert events that final failures and recoveries raise.
 
 use chrono::{DateTime, Utc};
+use domain::execution::ExecutionStatus;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::StoreResult;
-
-/// How an execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinalStatus {
-    Success,
-    Failed,
-    Timeout,
-    /// Not delivered on purpose (overlap policy); `reason` says why.
-    Skipped,
-}
-
-impl FinalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FinalStatus::Success => "success",
-            FinalStatus::Failed => "failed",
-            FinalStatus::Timeout => "timeout",
-            FinalStatus::Skipped => "skipped",
-        }
-    }
-}
 
 /// What one attempt observed. `started_at` is None for runs that were never sent (skipped).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,18 +24,21 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
+/// A final outcome: `status` is one of the final statuses that follow `running` (success,
+/// failed, timeout, skipped).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
     pub record: AttemptRecord,
-    pub status: FinalStatus,
+    pub status: ExecutionStatus,
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Finished(Finished),
-    /// A retryable failure with attempts left: pending again at `run_at`.
-    Retry { record: AttemptRecord, failed_as: FinalStatus, run_at: DateTime<Utc> },
+    /// A retryable failure with attempts left: pending again at `run_at`; the attempt is kept
+    /// with `failed_as` (failed or timeout).
+    Retry { record: AttemptRecord, failed_as: ExecutionStatus, run_at: DateTime<Utc> },
 }
 
 /// What a batch changed. Rows whose lease had been lost (rescued and re-claimed elsewhere) are
@@ -87,7 +70,8 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn push(&mut self, r: &'a AttemptRecord, status: FinalStatus, reason: Option<&'a str>, run_at: DateTime<Utc>) {
+    fn push(&mut self, r: &'a AttemptRecord, status: ExecutionStatus, reason: Option<&'a str>, run_at: DateTime<Utc>) {
+        debug_assert!(ExecutionStatus::Running.can_become(status), "{status} does not follow running");
         self.id.push(r.id);
         self.attempt.push(r.attempt);
         self.status.push(status.as_str());

@@ -9,42 +9,40 @@ use crate::error::StoreResult;
 
 /// Deletes up to `limit` finished executions of `tier` organizations created before `cutoff`.
 /// Returns how many went; call again while it returns `limit`.
-pub async fn delete_old_executions(
-    db: impl PgExecutor<'_>,
-    tier: Tier,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> StoreResult<u64> {
-    Ok(sqlx::query(
+pub async fn delete_old_executions(db: impl PgExecutor<'_>, tier: Tier, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    delete_batch(
+        db,
         "DELETE FROM executions WHERE id IN (
              SELECT e.id FROM organizations o
                JOIN executions e ON e.org_id = o.id AND e.created_at < $2
               WHERE o.tier = $1 AND e.status NOT IN ('pending', 'running')
               LIMIT $3)",
+        tier,
+        cutoff,
+        limit,
     )
-    .bind(tier.as_str())
-    .bind(cutoff)
-    .bind(limit)
-    .execute(db)
-    .await?
-    .rows_affected())
+    .await
 }
 
 /// Deletes up to `limit` monitor pings of `tier` organizations received before `cutoff`.
 pub async fn delete_old_pings(db: impl PgExecutor<'_>, tier: Tier, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
-    Ok(sqlx::query(
+    delete_batch(
+        db,
         "DELETE FROM pings WHERE id IN (
              SELECT p.id FROM organizations o
                JOIN monitors m ON m.org_id = o.id
                JOIN pings p ON p.monitor_id = m.id AND p.received_at < $2
               WHERE o.tier = $1 LIMIT $3)",
+        tier,
+        cutoff,
+        limit,
     )
-    .bind(tier.as_str())
-    .bind(cutoff)
-    .bind(limit)
-    .execute(db)
-    .await?
-    .rows_affected())
+    .await
+}
+
+/// Runs one bounded DELETE taking `$1` tier, `$2` cutoff and `$3` limit; how many rows went.
+async fn delete_batch(db: impl PgExecutor<'_>, sql: &'static str, tier: Tier, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    Ok(sqlx::query(sql).bind(tier.as_str()).bind(cutoff).bind(limit).execute(db).await?.rows_affected())
 }
 
 /// Deletes idempotency keys created before `idempotency_cutoff`, and sessions and e-mailed

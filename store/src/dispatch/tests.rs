@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::*;
+use domain::execution::{ExecutionStatus, MessageId};
 use crate::executions::{self, NewExecution, Source};
 use crate::{jobs, organizations};
 
@@ -176,7 +177,7 @@ async fn expired_leases_are_rescued_and_stale_results_are_ignored(pool: PgPool) 
     // the dead worker wakes up and reports attempt 1: it must not overwrite attempt 2
     let stale = Outcome::Finished(Finished {
         record: record_of(id, 1, later, Some(500)),
-        status: FinalStatus::Failed,
+        status: ExecutionStatus::Failed,
         reason: None,
     });
     let mut tx = pool.begin().await.unwrap();
@@ -216,7 +217,7 @@ async fn retries_keep_each_attempt_and_final_failure_alerts_then_recovery_alerts
     let r = record(
         &mut tx,
         ME,
-        &[Outcome::Retry { record: record_of(c.id, 1, now, Some(503)), failed_as: FinalStatus::Failed, run_at: retry_at }],
+        &[Outcome::Retry { record: record_of(c.id, 1, now, Some(503)), failed_as: ExecutionStatus::Failed, run_at: retry_at }],
     )
     .await
     .unwrap();
@@ -232,7 +233,7 @@ async fn retries_keep_each_attempt_and_final_failure_alerts_then_recovery_alerts
     let c2 = claim_now(&pool, ME, retry_at, 1).await.remove(0);
     assert_eq!(c2.attempt, 2);
     let mut tx = pool.begin().await.unwrap();
-    let fail = Outcome::Finished(Finished { record: record_of(c2.id, 2, retry_at, Some(500)), status: FinalStatus::Failed, reason: None });
+    let fail = Outcome::Finished(Finished { record: record_of(c2.id, 2, retry_at, Some(500)), status: ExecutionStatus::Failed, reason: None });
     let r = record(&mut tx, ME, &[fail]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!((r.finished, r.alerts), (1, 1));
@@ -242,7 +243,7 @@ async fn retries_keep_each_attempt_and_final_failure_alerts_then_recovery_alerts
     let next = now + Duration::hours(1);
     let c3 = claim_now(&pool, ME, next, 1).await.remove(0);
     let mut tx = pool.begin().await.unwrap();
-    let ok = Outcome::Finished(Finished { record: record_of(c3.id, 1, next, Some(200)), status: FinalStatus::Success, reason: None });
+    let ok = Outcome::Finished(Finished { record: record_of(c3.id, 1, next, Some(200)), status: ExecutionStatus::Success, reason: None });
     let r = record(&mut tx, ME, &[ok]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!((r.finished, r.alerts), (1, 1), "recovered");
@@ -265,7 +266,7 @@ async fn materialise_copies_the_request_and_ignores_a_double_tick(pool: PgPool) 
     let job_id = job(&pool, o, overlap, Some(now)).await;
     let due = {
         let mut tx = pool.begin().await.unwrap();
-        let due = lock_due_jobs(&mut tx, now + Duration::seconds(5), 100).await.unwrap();
+        let due = lock_due_jobs(&mut tx, now, now + Duration::seconds(5), 100).await.unwrap();
         tx.commit().await.unwrap();
         due
     };
@@ -287,7 +288,7 @@ async fn materialise_copies_the_request_and_ignores_a_double_tick(pool: PgPool) 
     let c = &c[0];
     assert_eq!((c.method.as_str(), c.url.as_str(), c.body.as_deref()), ("PUT", "https://example.com/hook", Some("{\"a\":1}")));
     assert_eq!(c.headers.0, vec![("X-Job".to_owned(), "1".to_owned())]);
-    assert_eq!((c.message_id, c.skip_if_running, c.source.as_str()), (c.id, true, "schedule"));
+    assert_eq!((c.message_id, c.skip_if_running, c.source.as_str()), (MessageId::new(c.id), true, "schedule"));
     let skipped: (String, Option<String>) =
         sqlx::query_as("SELECT status, status_reason FROM executions WHERE scheduled_for = $1").bind(now - Duration::minutes(1)).fetch_one(&pool).await.unwrap();
     assert_eq!(skipped, ("skipped".to_owned(), Some("missed".to_owned())));
