@@ -221,7 +221,7 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
             Ok(Some(previous)) => {
                 let now = ctx.clock.now();
                 let skipped = Outcome::Finished(Finished {
-                    record: never_sent(&row, now),
+                    record: AttemptRecord::never_sent(row.id, row.attempt, now, None),
                     status: ExecutionStatus::Skipped,
                     reason: Some(format!(
                         "overlap: the run scheduled for {} was still running, and this job's overlap policy is to skip",
@@ -277,20 +277,6 @@ async fn report(ctx: &Ctx, r: Report, slot: OwnedSemaphorePermit) {
         tracing::error!("the recorder is gone; an outcome was not recorded (its lease will expire and be rescued)");
     }
     drop(slot);
-}
-
-fn never_sent(row: &Claimed, now: DateTime<Utc>) -> AttemptRecord {
-    AttemptRecord {
-        id: row.id,
-        attempt: row.attempt,
-        started_at: None,
-        finished_at: now,
-        duration_ms: None,
-        response_status: None,
-        response_headers: None,
-        response_body: None,
-        error: None,
-    }
 }
 
 /// Turns a delivery into what the recorder writes, applying the execution's retry policy.

@@ -56,41 +56,48 @@ async fn tick_through(pool: &PgPool, expected: &[(Uuid, Vec<DateTime<Utc>>)]) {
     }
 }
 
+/// One season: a `30 2 * * *` job in each of two zones, whose cursors start at their first
+/// expected run; ticked through their expected runs one zone after the other (a zone's job is
+/// disabled once its runs are done, so its cursor stays put), each cursor checked afterwards.
+async fn season(pool: &PgPool, org: Uuid, zones: [(&str, [DateTime<Utc>; 3], DateTime<Utc>); 2]) {
+    let mut jobs = Vec::new();
+    for (zone, runs, _) in &zones {
+        jobs.push(daily_at_half_past_two(pool, org, zone, runs[0]).await);
+    }
+    for ((_, runs, next), job) in zones.iter().zip(&jobs) {
+        tick_through(pool, &[(*job, runs.to_vec())]).await;
+        assert_eq!(cursor(pool, *job).await, Some(*next));
+        sqlx::query("UPDATE jobs SET enabled = false WHERE id = $1").bind(job).execute(pool).await.unwrap();
+    }
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn one_expression_in_two_zones_runs_at_their_own_instants_across_both_clock_changes(pool: PgPool) {
     let org = support::org(&pool, Tier::Pro).await;
 
     // Spring: New York moves 02:00 → 03:00 on 8 March 2026, Oslo on 29 March. 02:30 does not
     // exist on those days; a fixed-time job runs at the end of the gap (03:00 local).
-    let oslo = daily_at_half_past_two(&pool, org, "Europe/Oslo", utc(2026, 3, 28, 1, 30)).await;
-    let new_york = daily_at_half_past_two(&pool, org, "America/New_York", utc(2026, 3, 7, 7, 30)).await;
-    let spring = [
-        (new_york, vec![utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 0), utc(2026, 3, 9, 6, 30)]),
-        (oslo, vec![utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 0), utc(2026, 3, 30, 0, 30)]),
-    ];
-    // New York's cursor must not move while Oslo's is ticked: stop after its third run
-    tick_through(&pool, &spring[..1]).await;
-    assert_eq!(cursor(&pool, new_york).await, Some(utc(2026, 3, 10, 6, 30)));
-    sqlx::query("UPDATE jobs SET enabled = false WHERE id = $1").bind(new_york).execute(&pool).await.unwrap();
-    tick_through(&pool, &spring[1..]).await;
-    assert_eq!(cursor(&pool, oslo).await, Some(utc(2026, 3, 31, 0, 30)));
-    sqlx::query("UPDATE jobs SET enabled = false").execute(&pool).await.unwrap();
-
+    season(
+        &pool,
+        org,
+        [
+            ("America/New_York", [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 0), utc(2026, 3, 9, 6, 30)], utc(2026, 3, 10, 6, 30)),
+            ("Europe/Oslo", [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 0), utc(2026, 3, 30, 0, 30)], utc(2026, 3, 31, 0, 30)),
+        ],
+    )
+    .await;
     // Autumn: Oslo goes 03:00 → 02:00 on 25 October, so 02:30 happens twice: it runs once, in
     // the first pass (CEST). New York goes 02:00 → 01:00 on 1 November: 02:30 happens once, now
     // an hour later in UTC.
-    let oslo = daily_at_half_past_two(&pool, org, "Europe/Oslo", utc(2026, 10, 24, 0, 30)).await;
-    let new_york = daily_at_half_past_two(&pool, org, "America/New_York", utc(2026, 10, 31, 6, 30)).await;
-    let autumn = [
-        (oslo, vec![utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)]),
-        (new_york, vec![utc(2026, 10, 31, 6, 30), utc(2026, 11, 1, 7, 30), utc(2026, 11, 2, 7, 30)]),
-    ];
-    tick_through(&pool, &autumn[..1]).await;
-    assert_eq!(cursor(&pool, oslo).await, Some(utc(2026, 10, 27, 1, 30)));
-    sqlx::query("UPDATE jobs SET enabled = false WHERE id = $1").bind(oslo).execute(&pool).await.unwrap();
-    tick_through(&pool, &autumn[1..]).await;
-    assert_eq!(cursor(&pool, new_york).await, Some(utc(2026, 11, 3, 7, 30)));
-
+    season(
+        &pool,
+        org,
+        [
+            ("Europe/Oslo", [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)], utc(2026, 10, 27, 1, 30)),
+            ("America/New_York", [utc(2026, 10, 31, 6, 30), utc(2026, 11, 1, 7, 30), utc(2026, 11, 2, 7, 30)], utc(2026, 11, 3, 7, 30)),
+        ],
+    )
+    .await;
     assert_eq!(runs(&pool).await.len(), 12, "three runs per job and season, nothing else");
 }
 

@@ -6,6 +6,10 @@
 //! The decisions (routing, header policy, validation, rate-limit arithmetic, page rendering) are
 //! plain Rust modules tested natively with `cargo test -p edge`; `runtime` is the thin layer that
 //! talks to the Workers runtime and only builds for wasm32.
+//!
+//! The edge depends on `domain` alone (never on `store`: it has no database): what it shares with
+//! the API (e-mail rules, `PRIKKE_ENV`, the `/health` body, the problem-type base) comes from
+//! there. A new page or route is a module here; anything that needs data is api-fn's, forwarded.
 
 pub mod config;
 /// The e-mail rules live in `domain`, shared with the API, so both accept the same addresses.

@@ -190,17 +190,7 @@ async fn fail_undecodable(tx: &mut PgConnection, me: &str, runs: Vec<Undecodable
         .map(|r| {
             tracing::error!(execution_id = %r.id, attempt = r.attempt, reason = %r.reason, "a claimed run does not decode; it is recorded as failed");
             Outcome::Finished(Finished {
-                record: AttemptRecord {
-                    id: r.id,
-                    attempt: r.attempt,
-                    started_at: None,
-                    finished_at: now,
-                    duration_ms: None,
-                    response_status: None,
-                    response_headers: None,
-                    response_body: None,
-                    error: Some(r.reason),
-                },
+                record: AttemptRecord::never_sent(r.id, r.attempt, now, Some(r.reason)),
                 status: ExecutionStatus::Failed,
                 reason: None,
             })

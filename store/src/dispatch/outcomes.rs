@@ -24,6 +24,24 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
+impl AttemptRecord {
+    /// A run that ended at `finished_at` without being sent (skipped, or refused before sending),
+    /// with the error that says why, if any.
+    pub fn never_sent(id: Uuid, attempt: i16, finished_at: DateTime<Utc>, error: Option<String>) -> Self {
+        AttemptRecord {
+            id,
+            attempt,
+            started_at: None,
+            finished_at,
+            duration_ms: None,
+            response_status: None,
+            response_headers: None,
+            response_body: None,
+            error,
+        }
+    }
+}
+
 /// A final outcome: `status` is one of the final statuses that follow `running` (success,
 /// failed, timeout, skipped).
 #[derive(Debug, Clone, PartialEq)]
