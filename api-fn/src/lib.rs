@@ -6,6 +6,7 @@
 //! several handlers use: `job_rules`, `runs`). Handlers never import each other; what two of
 //! them need goes in a shared module. Rules without I/O live in `domain`, SQL in `store`.
 
+pub mod app;
 pub mod batch;
 pub mod coalesce;
 pub mod config;
@@ -55,7 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/waitlist", post(waitlist::join))
         .route("/ping/{token}", get(pings::success).post(pings::success))
         .route("/ping/{token}/start", get(pings::start).post(pings::start))
-        .route("/ping/{token}/fail", get(pings::fail).post(pings::fail));
+        .route("/ping/{token}/fail", get(pings::fail).post(pings::fail))
+        .route("/app/unsubscribe/{token}", get(app::unsubscribe_page).post(app::unsubscribe));
     v1::routes(router)
         .fallback(|| async { problem::Problem::not_found("route") })
         .method_not_allowed_fallback(|| async { problem::Problem::method_not_allowed() })

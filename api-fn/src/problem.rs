@@ -7,6 +7,7 @@
 //! | 400    | `bad-request`            | malformed JSON, query or path, an unknown cursor            |
 //! | 401    | `unauthorized`           | missing, malformed, unknown or revoked API key              |
 //! | 403    | `job-limit-reached`      | the plan's job count is used up                             |
+//! | 403    | `channel-limit-reached`  | the plan's notification channels of that kind are used up   |
 //! | 403    | `quota-exceeded`         | the plan's monthly executions are used up                   |
 //! | 404    | `not-found`              | no such route, or no such resource *in your organization*   |
 //! | 405    | `method-not-allowed`     | the route exists, the method does not                       |
@@ -166,6 +167,22 @@ impl Problem {
             "Job limit reached",
             format!(
                 "the {} plan allows {max} jobs; this organization has {current} and the request would add {request}; delete jobs or upgrade to Pro for unlimited jobs",
+                tier.display_name()
+            ),
+        )
+    }
+
+    pub fn channel_limit(tier: domain::tier::Tier, kind: domain::notification::ChannelKind, max: u32) -> Self {
+        let what = match kind {
+            domain::notification::ChannelKind::Email => "e-mail",
+            domain::notification::ChannelKind::Webhook => "webhook",
+        };
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "channel-limit-reached",
+            "Channel limit reached",
+            format!(
+                "the {} plan allows {max} {what} notification channel(s) and this organization has them; delete one, or upgrade to Pro for unlimited channels",
                 tier.display_name()
             ),
         )

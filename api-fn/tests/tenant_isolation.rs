@@ -12,7 +12,18 @@ use support::{Api, finish, hourly};
 /// A fingerprint of every tenant table's rows.
 async fn snapshot(pool: &PgPool) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ["jobs", "executions", "monitors", "pings", "alert_events", "idempotency_keys", "signing_secrets", "usage_counters"] {
+    for table in [
+        "jobs",
+        "executions",
+        "monitors",
+        "pings",
+        "alert_events",
+        "idempotency_keys",
+        "signing_secrets",
+        "usage_counters",
+        "notification_channels",
+        "notification_deliveries",
+    ] {
         let q = format!("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t");
         let digest: String = sqlx::query_scalar(&q).fetch_one(pool).await.unwrap();
         out.push(format!("{table}:{digest}"));
@@ -29,6 +40,7 @@ async fn another_organizations_ids_are_not_found_and_untouched(pool: PgPool) {
     let exec = api.call(Method::POST, &format!("/api/v1/jobs/{job}/trigger"), &owner.api_key, None).await.id();
     finish(&pool, &exec, "failed").await;
     let monitor = api.post("/api/v1/monitors", &owner.api_key, json!({"name": "m", "schedule": {"kind": "interval", "interval_secs": 600}})).await.id();
+    let channel = api.post("/api/v1/notification-channels", &owner.api_key, json!({"name": "private", "kind": "email", "target": "ops@example.com"})).await.id();
 
     let patch_job = json!({"name": "stolen"});
     let range = json!({"from": "2000-01-01T00:00:00Z"});
@@ -47,6 +59,10 @@ async fn another_organizations_ids_are_not_found_and_untouched(pool: PgPool) {
         (Method::GET, format!("/api/v1/monitors/{monitor}"), None),
         (Method::PATCH, format!("/api/v1/monitors/{monitor}"), Some(patch_monitor)),
         (Method::DELETE, format!("/api/v1/monitors/{monitor}"), None),
+        (Method::GET, format!("/api/v1/notification-channels/{channel}"), None),
+        (Method::PATCH, format!("/api/v1/notification-channels/{channel}"), Some(json!({"enabled": false}))),
+        (Method::DELETE, format!("/api/v1/notification-channels/{channel}"), None),
+        (Method::POST, format!("/api/v1/notification-channels/{channel}/test"), None),
     ];
     let before = snapshot(&pool).await;
     for (method, path, body) in &matrix {

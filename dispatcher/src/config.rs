@@ -7,6 +7,8 @@ use std::time::Duration;
 use domain::runtime::Environment;
 use ipnet::IpNet;
 
+use crate::alerts::AlertSettings;
+
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
     /// `DATABASE_URL` (required; never logged).
@@ -57,6 +59,20 @@ pub struct DispatcherConfig {
     pub heartbeat_every: Duration,
     pub rescue_every: Duration,
     pub retention_every: Duration,
+    /// `PRIKKE_SMTP_URL` (required in production; never logged): where alert e-mail goes out,
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`. `PRIKKE_SMTP_FROM`: the sender (default `Prikke <alerts@prikke.eu>`).
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    /// `PRIKKE_PUBLIC_URL` (links in alerts), `PRIKKE_ALERT_POLL_MS` (500),
+    /// `PRIKKE_ALERT_CONCURRENCY` (8), `PRIKKE_ALERT_LEASE_SECS` (60),
+    /// `PRIKKE_ALERT_DIGEST_WINDOW_SECS` (60), `PRIKKE_ALERT_FIRST_RETRY_MS` (10000): see
+    /// [`crate::alerts`].
+    pub alerts: AlertSettings,
+    /// Tests only (no variable): host names the alert sender resolves to fixed addresses, and
+    /// extra trusted CA certificates, so local receivers can stand in for Slack and Discord.
+    pub alert_resolve: Vec<(String, SocketAddr)>,
+    pub alert_root_certificates_pem: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +112,11 @@ impl DispatcherConfig {
             heartbeat_every: Duration::from_secs(5),
             rescue_every: Duration::from_secs(5),
             retention_every: Duration::from_secs(600),
+            smtp_url: None,
+            smtp_from: "Prikke <alerts@prikke.eu>".into(),
+            alerts: AlertSettings::default(),
+            alert_resolve: Vec::new(),
+            alert_root_certificates_pem: Vec::new(),
         }
     }
 
@@ -159,6 +180,34 @@ impl DispatcherConfig {
         number("PRIKKE_LEADER_POLL_MS", 50, 60_000, &mut |n| c.leader_poll = Duration::from_millis(n));
         number("PRIKKE_HEARTBEAT_MS", 100, 60_000, &mut |n| c.heartbeat_every = Duration::from_millis(n));
         number("PRIKKE_RESCUE_EVERY_MS", 100, 600_000, &mut |n| c.rescue_every = Duration::from_millis(n));
+        number("PRIKKE_ALERT_POLL_MS", 10, 60_000, &mut |n| c.alerts.poll = Duration::from_millis(n));
+        number("PRIKKE_ALERT_CONCURRENCY", 1, 1_000, &mut |n| c.alerts.concurrency = n as usize);
+        number("PRIKKE_ALERT_LEASE_SECS", 1, 3_600, &mut |n| c.alerts.lease = Duration::from_secs(n));
+        number("PRIKKE_ALERT_DIGEST_WINDOW_SECS", 1, 3_600, &mut |n| c.alerts.digest_window = Duration::from_secs(n));
+        number("PRIKKE_ALERT_FIRST_RETRY_MS", 10, 3_600_000, &mut |n| c.alerts.first_retry = Duration::from_millis(n));
+        c.alerts.public_url = match get("PRIKKE_PUBLIC_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
+            Some(u) => {
+                problems.push(format!("PRIKKE_PUBLIC_URL must be an http(s) URL, not {u:?}"));
+                String::new()
+            }
+            None if c.env.is_production() => "https://prikke.eu".to_owned(),
+            None => c.alerts.public_url.clone(),
+        };
+        if let Some(from) = get("PRIKKE_SMTP_FROM") {
+            c.smtp_from = from;
+        }
+        c.smtp_url = get("PRIKKE_SMTP_URL").filter(|u| !u.trim().is_empty());
+        match &c.smtp_url {
+            // built once here so a bad URL or sender stops the start, not the first alert
+            Some(url) => {
+                if let Err(problem) = crate::alerts::email::Mailer::new(url, &c.smtp_from) {
+                    problems.push(problem);
+                }
+            }
+            None if c.env.is_production() => problems.push("PRIKKE_SMTP_URL is required in production: alert e-mails go out through it".to_owned()),
+            None => {}
+        }
         // unset, the maximum is the default or the base, whichever is larger
         c.claim_batch_max = claim_batch_max.unwrap_or(c.claim_batch_max.max(c.claim_batch));
         if c.claim_batch > c.claim_batch_max {

@@ -22,6 +22,7 @@
 //! refunded), whether or not its call had been sent: a call cut off at the grace limit may have
 //! reached the receiver, and the next delivery carries the same `webhook-id`.
 
+pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod delivery;
@@ -143,6 +144,31 @@ impl Dispatcher {
         ));
         background.spawn(maintenance::rescuer(pool.clone(), clock.clone(), wake.clone(), config.rescue_every, shutdown.clone()));
         background.spawn(maintenance::leader_chores(pool.clone(), clock.clone(), status.clone(), config.retention_every, shutdown.clone()));
+        let secrets = Arc::new(secrets::SecretCache::new(Duration::from_secs(10)));
+        background.spawn(alerts::run(
+            alerts::Sender {
+                pool: pool.clone(),
+                me: config.instance_id.clone(),
+                clock: clock.clone(),
+                // its own client, pool and per-host limit: alerts never wait for job deliveries
+                deliverer: delivery::Deliverer::new(delivery::DeliveryConfig {
+                    allow_targets: config.allow_targets.clone(),
+                    per_host_concurrency: config.alerts.concurrency,
+                    pool_idle_per_host: 2,
+                    resolve: config.alert_resolve.clone(),
+                    extra_root_certificates_pem: config.alert_root_certificates_pem.clone(),
+                    ..delivery::DeliveryConfig::default()
+                })
+                .map_err(|e| StartError::Delivery(e.to_string()))?,
+                mailer: match &config.smtp_url {
+                    Some(url) => Some(alerts::email::Mailer::new(url, &config.smtp_from).map_err(StartError::Delivery)?),
+                    None => None,
+                },
+                secrets: secrets.clone(),
+                settings: config.alerts.clone(),
+            },
+            shutdown.clone(),
+        ));
         let limit = Arc::new(limit::AdaptiveLimit::new(config.concurrency_min, config.concurrency_max));
         let recorder = tokio::spawn(recorder::run(
             recorder::Recorder {
@@ -163,7 +189,7 @@ impl Dispatcher {
             me: config.instance_id.clone().into(),
             clock,
             deliverer,
-            secrets: Arc::new(secrets::SecretCache::new(Duration::from_secs(10))),
+            secrets,
             reports: reports_tx,
             wake,
             status: status.clone(),

@@ -248,3 +248,38 @@ async fn metrics_name_what_happened_and_move_with_it(pool: PgPool) {
         assert!(sample(&after, present).is_some(), "{present} missing:\n{after}");
     }
 }
+
+/// `kill -9` while an alert is being sent: the send stays leased in the outbox, and once the
+/// lease expires the next instance sends it again under the same id. Nothing is lost; the
+/// duplicate is recognisable.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_alert_in_flight_at_kill_9_is_sent_again_after_restart_under_the_same_id(pool: PgPool) {
+    let url = support::database_url(&pool).await;
+    let first = Gate::new();
+    let alerts = Receiver::start({
+        let first = first.clone();
+        move |_, n| if n == 0 { Reply::held(200, &first) } else { Reply::status(200) }
+    })
+    .await;
+    let endpoint = Receiver::start(|_, _| Reply::status(404)).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    support::channel(&pool, org, &alerts.url("/alerts")).await;
+    let fast = [("PRIKKE_ALERT_LEASE_SECS", "2"), ("PRIKKE_ALERT_POLL_MS", "100")];
+    let mut node = Node::start("alerts-a", &url, &fast).await;
+    let call = support::queue(&pool, org, &endpoint.url("/gone"), Utc::now(), 1, 1).await;
+    alerts.wait_for(1, Duration::from_secs(20)).await;
+    node.kill9().await;
+    assert_eq!(support::wait_final(&pool, call, Duration::from_secs(5)).await.status, "failed", "the failure was recorded before the kill");
+
+    let mut next = Node::start("alerts-b", &url, &fast).await;
+    let got = alerts.wait_for(2, Duration::from_secs(20)).await;
+    first.open();
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"), "the same message, so a receiver can drop the duplicate");
+    let sent: (String, i16) = support::eventually("the send is recorded", Duration::from_secs(10), || async {
+        sqlx::query_as("SELECT status, attempts FROM notification_deliveries WHERE status = 'sent'").fetch_optional(&pool).await.unwrap()
+    })
+    .await;
+    assert_eq!(sent, ("sent".to_owned(), 2));
+    assert_eq!(next.terminate().await.code(), Some(0));
+    assert_eq!(alerts.received().len(), 2, "sent once more after the crash, not again");
+}

@@ -20,6 +20,7 @@ pub mod execution;
 pub mod job;
 pub mod lifetimes;
 pub mod monitor;
+pub mod notification;
 pub mod priority;
 pub mod problem;
 pub mod retry;

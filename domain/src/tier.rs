@@ -8,6 +8,8 @@
 //! | Execution history kept                  | 7 days      | 30 days      |
 //! | Members (including pending invitations) | 2           | unlimited    |
 //! | Maximum request timeout                 | 30 seconds  | 300 seconds  |
+//! | Alert channels: e-mail                  | 1           | unlimited    |
+//! | Alert channels: webhook (incl. Slack, Discord) | 1    | unlimited    |
 //!
 //! "Unlimited" is `None`. These numbers are the single source of truth: the API checks them on
 //! create/update, the dispatcher at dispatch time, the cleanup task for retention and the
@@ -41,6 +43,9 @@ pub struct TierLimits {
     pub max_members: Option<u32>,
     /// Longest per-request timeout a job may ask for, in seconds.
     pub max_timeout_secs: u32,
+    /// Notification channels of each kind an organization may have.
+    pub max_email_channels: Option<u32>,
+    pub max_webhook_channels: Option<u32>,
 }
 
 impl Tier {
@@ -57,6 +62,8 @@ impl Tier {
                 history_days: 7,
                 max_members: Some(2),
                 max_timeout_secs: 30,
+                max_email_channels: Some(1),
+                max_webhook_channels: Some(1),
             },
             Tier::Pro => TierLimits {
                 max_jobs: None,
@@ -65,6 +72,8 @@ impl Tier {
                 history_days: 30,
                 max_members: None,
                 max_timeout_secs: 300,
+                max_email_channels: None,
+                max_webhook_channels: None,
             },
         }
     }
@@ -115,6 +124,15 @@ impl TierLimits {
     /// Whether an organization that already has `current` jobs may create one more.
     pub fn allows_another_job(&self, current: u32) -> bool {
         self.max_jobs.is_none_or(|max| current < max)
+    }
+
+    /// Whether an organization with `current` channels of `kind` may add one more.
+    pub fn allows_another_channel(&self, kind: crate::notification::ChannelKind, current: u32) -> bool {
+        let max = match kind {
+            crate::notification::ChannelKind::Email => self.max_email_channels,
+            crate::notification::ChannelKind::Webhook => self.max_webhook_channels,
+        };
+        max.is_none_or(|max| current < max)
     }
 
     /// Whether an organization with `current` members and pending invitations may invite one more.
@@ -193,7 +211,11 @@ mod tests {
         assert!(!free.allows_another_job(5));
         assert!(free.allows_another_member(1));
         assert!(!free.allows_another_member(2));
+        use crate::notification::ChannelKind::{Email, Webhook};
+        assert!(free.allows_another_channel(Email, 0) && !free.allows_another_channel(Email, 1));
+        assert!(free.allows_another_channel(Webhook, 0) && !free.allows_another_channel(Webhook, 1));
         let pro = Tier::Pro.limits();
+        assert!(pro.allows_another_channel(Webhook, 1_000) && pro.allows_another_channel(Email, 1_000));
         assert!(pro.allows_another_job(1_000_000));
         assert!(pro.allows_another_member(1_000_000));
     }

@@ -121,6 +121,43 @@ pub async fn enqueue(db: impl PgExecutor<'_>, e: &NewExecution<'_>) -> StoreResu
     .await?)
 }
 
+/// Enqueues a run of `spec`'s request with its retry policy (a job triggered now, a queued call):
+/// a new message whose id is `id`, due at `at`.
+pub async fn enqueue_spec(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    org_id: Uuid,
+    job_id: Option<Uuid>,
+    source: Source,
+    at: DateTime<Utc>,
+    priority: i16,
+    spec: &domain::job::JobSpec,
+) -> StoreResult<Execution> {
+    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    enqueue(
+        db,
+        &NewExecution {
+            id,
+            org_id,
+            job_id,
+            source,
+            scheduled_for: at,
+            priority,
+            max_attempts: spec.retry.max_attempts(),
+            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
+            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
+            message_id: id,
+            method: spec.method.as_str(),
+            url: spec.url.as_str(),
+            headers: &headers,
+            body: spec.body.as_ref().map(|b| b.as_str()),
+            timeout_secs: u32::from(spec.timeout.secs()),
+            redelivery_of: None,
+        },
+    )
+    .await
+}
+
 pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Execution>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE org_id = $1 AND id = $2"))
         .bind(org_id)

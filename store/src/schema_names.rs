@@ -8,6 +8,7 @@ mod tests {
     use domain::alert::AlertKind;
     use domain::execution::{ExecutionStatus, Source};
     use domain::monitor::{MonitorStatus, PingKind};
+    use domain::notification::{ChannelKind, SendStatus};
     use domain::tier::Tier;
     use sqlx::PgPool;
 
@@ -22,7 +23,7 @@ mod tests {
         .unwrap();
         let def = defs
             .iter()
-            .find(|d| d.contains(&format!("({column} = ")) || d.contains(&format!("({column})::text = ")))
+            .find(|d| [format!("({column} = "), format!("({column})::text = "), format!("({column} <@ ")].iter().any(|p| d.contains(p)))
             .unwrap_or_else(|| panic!("no CHECK on {table}.{column} in {defs:?}"));
         def.split('\'').skip(1).step_by(2).map(str::to_owned).collect()
     }
@@ -41,5 +42,10 @@ mod tests {
         assert_eq!(allowed(&pool, "pings", "kind").await, names(PingKind::ALL));
         assert_eq!(allowed(&pool, "alert_events", "kind").await, names(AlertKind::ALL));
         assert_eq!(allowed(&pool, "organizations", "tier").await, names(&Tier::ALL));
+        assert_eq!(allowed(&pool, "notification_channels", "kind").await, names(ChannelKind::ALL));
+        assert_eq!(allowed(&pool, "notification_deliveries", "status").await, names(SendStatus::ALL));
+        // the event filter's own CHECK lists every alert kind
+        let events = allowed(&pool, "notification_channels", "events").await;
+        assert_eq!(events, names(AlertKind::ALL));
     }
 }

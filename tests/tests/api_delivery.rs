@@ -209,3 +209,34 @@ async fn the_history_of_a_failing_call_is_what_the_recorder_wrote(pool: PgPool) 
     }
     dispatcher.shutdown().await;
 }
+
+/// `POST /api/v1/notification-channels/{id}/test` through the whole stack: the API queues the
+/// message, the dispatcher sends it, and the API answers with what the endpoint said.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_channel_test_message_is_sent_by_the_dispatcher_and_its_answer_returned(pool: PgPool) {
+    let receiver = Receiver::answering(&[200, 410]).await;
+    let (org, api, dispatcher) = stack(&pool).await;
+    // the API waits for a live dispatcher only: wait for this one's first heartbeat
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while store::status::scheduler(&pool, Utc::now()).await.unwrap().instances == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the dispatcher never beat");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, channel) =
+        api.call(Method::POST, "/api/v1/notification-channels", Some(json!({"kind": "webhook", "target": format!("{}/alerts", receiver.base)}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{channel}");
+    let path = format!("/api/v1/notification-channels/{}/test", channel["id"].as_str().unwrap());
+    let (status, sent) = api.call(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!((sent["status"].as_str(), sent["response_status"].as_i64(), sent["attempts"].as_i64()), (Some("sent"), Some(200), Some(1)));
+    let got = receiver.next().await;
+    assert_eq!(got.path, "/alerts");
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!((body["type"].as_str(), body["organization"]["name"].as_str()), (Some("test"), Some("E2E")));
+    verify(&org.signing_secret, &got.headers, &got.body);
+
+    let (status, failed) = api.call(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!((failed["status"].as_str(), failed["response_status"].as_i64(), failed["error"].as_str()), (Some("failed"), Some(410), Some("the endpoint answered HTTP 410")));
+    dispatcher.shutdown().await;
+}

@@ -1,11 +1,12 @@
 //! REST API v1 under `/api/v1`: one module per resource (its handlers: `jobs`, `executions`,
-//! `queue`, `sync`, `monitors`, `preview`, `usage`, `secrets`), the shared request machinery
+//! `queue`, `sync`, `monitors`, `channels`, `preview`, `usage`, `secrets`), the shared request machinery
 //! (`auth`, `extract`, `pagination`, `idempotent`, `instants`), the wire schemas
 //! (`job_schema`, `execution_schema`), the services several handlers use (`job_rules`: every
 //! job write's rules and the tenant's job lookup; `runs`: quota and enqueue) and the OpenAPI
 //! document. A handler module never imports another handler module.
 
 pub mod auth;
+pub mod channels;
 pub mod execution_schema;
 pub mod executions;
 pub mod extract;
@@ -46,6 +47,9 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/schedule/preview", post(preview::preview))
         .route("/api/v1/monitors", get(monitors::list).post(monitors::create))
         .route("/api/v1/monitors/{id}", get(monitors::get).patch(monitors::update).delete(monitors::delete))
+        .route("/api/v1/notification-channels", get(channels::list).post(channels::create))
+        .route("/api/v1/notification-channels/{id}", get(channels::get).patch(channels::update).delete(channels::delete))
+        .route("/api/v1/notification-channels/{id}/test", post(channels::test))
         .route("/api/v1/usage", get(usage::usage))
         .route("/api/v1/signing-secrets", get(secrets::list))
         .route("/api/v1/signing-secrets/rotate", post(secrets::rotate))

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{execution_schema, executions, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
+use super::{channels, execution_schema, executions, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
 use crate::problem::{FieldProblem, PROBLEM_CONTENT_TYPE, Problem};
 use crate::{health, pings};
 
@@ -19,13 +19,14 @@ use crate::{health, pings};
     info(
         title = "Prikke API",
         version = "1",
-        description = "Prikke calls your HTTP endpoints on time: cron schedules, one-time jobs and on-demand calls, each delivered as a Standard Webhooks-signed request with retries and history.\n\nAuthenticate with `Authorization: Bearer pk_live_….sk_live_…`. Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URI under https://prikke.eu/problems/ (bad-request, unauthorized, job-limit-reached, quota-exceeded, not-found, method-not-allowed, conflict, payload-too-large, unsupported-media-type, validation, idempotency-key-reused, rate-limited, internal, unavailable); validation problems list every invalid field in `errors`. Lists are paged with `limit` and `cursor` (pass `next_cursor` on). POSTs that create work accept `Idempotency-Key`. Requests are rate-limited per API key; a 429 carries `Retry-After`."
+        description = "Prikke calls your HTTP endpoints on time: cron schedules, one-time jobs and on-demand calls, each delivered as a Standard Webhooks-signed request with retries and history.\n\nAuthenticate with `Authorization: Bearer pk_live_….sk_live_…`. Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URI under https://prikke.eu/problems/ (bad-request, unauthorized, job-limit-reached, channel-limit-reached, quota-exceeded, not-found, method-not-allowed, conflict, payload-too-large, unsupported-media-type, validation, idempotency-key-reused, rate-limited, internal, unavailable); validation problems list every invalid field in `errors`. Lists are paged with `limit` and `cursor` (pass `next_cursor` on). POSTs that create work accept `Idempotency-Key`. Requests are rate-limited per API key; a 429 carries `Retry-After`."
     ),
     paths(
         jobs::create, jobs::list, jobs::get, jobs::update, jobs::delete, jobs::enable, jobs::disable,
         executions::trigger, executions::list_for_job, executions::get, executions::redeliver, executions::redeliver_failed,
         sync::sync, queue::enqueue, preview::preview,
         monitors::create, monitors::list, monitors::get, monitors::update, monitors::delete,
+        channels::create, channels::list, channels::get, channels::update, channels::delete, channels::test,
         usage::usage, secrets::list, secrets::rotate,
         pings::success, pings::start, pings::fail,
         health::health, serve,
@@ -37,6 +38,7 @@ use crate::{health, pings};
         (name = "executions", description = "Runs: history, trigger now, redelivery"),
         (name = "queue", description = "One-off calls"),
         (name = "monitors", description = "Heartbeat monitoring"),
+        (name = "alerts", description = "Notification channels: where failure and recovery alerts go"),
         (name = "pings", description = "Public heartbeat endpoints (no API key; the token is the capability)"),
         (name = "account", description = "Usage and signing secrets"),
         (name = "operations", description = "Health and this document"),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use sqlx::PgConnection;
-use store::executions::{NewExecution, Source};
+use store::executions::Source;
 use uuid::Uuid;
 
 use super::auth::Tenant;
@@ -37,30 +37,7 @@ pub async fn enqueue_spec(
     priority: i16,
     spec: &domain::job::JobSpec,
 ) -> Result<store::executions::Execution, Problem> {
-    let headers: Vec<(String, String)> = spec.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
-    let id = Uuid::now_v7();
-    Ok(store::executions::enqueue(
-        tx,
-        &NewExecution {
-            id,
-            org_id: tenant.org_id,
-            job_id,
-            source,
-            scheduled_for: at,
-            priority,
-            max_attempts: spec.retry.max_attempts(),
-            retry_base_delay_secs: spec.retry.base_delay().as_secs() as u32,
-            retry_max_delay_secs: spec.retry.max_delay().as_secs() as u32,
-            message_id: id,
-            method: spec.method.as_str(),
-            url: spec.url.as_str(),
-            headers: &headers,
-            body: spec.body.as_ref().map(|b| b.as_str()),
-            timeout_secs: u32::from(spec.timeout.secs()),
-            redelivery_of: None,
-        },
-    )
-    .await?)
+    Ok(store::executions::enqueue_spec(tx, Uuid::now_v7(), tenant.org_id, job_id, source, at, priority, spec).await?)
 }
 
 #[cfg(test)]

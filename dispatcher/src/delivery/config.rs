@@ -25,6 +25,9 @@ pub struct DeliveryConfig {
     pub connect_timeout: Duration,
     /// PEM root certificates trusted in addition to the system's (tests, private CAs).
     pub extra_root_certificates_pem: Vec<Vec<u8>>,
+    /// Host names resolved to fixed addresses, bypassing DNS and the SSRF guard's resolver
+    /// (tests only: local receivers standing in for public hosts).
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Default for DeliveryConfig {
@@ -38,6 +41,7 @@ impl Default for DeliveryConfig {
             pool_idle_timeout: Duration::from_secs(90),
             connect_timeout: Duration::from_secs(10),
             extra_root_certificates_pem: Vec::new(),
+            resolve: Vec::new(),
         }
     }
 }

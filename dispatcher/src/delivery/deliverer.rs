@@ -125,6 +125,9 @@ impl Deliverer {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .connect_timeout(cfg.connect_timeout)
             .tcp_nodelay(true);
+        for (host, addr) in &cfg.resolve {
+            builder = builder.resolve(host, *addr);
+        }
         for pem in &cfg.extra_root_certificates_pem {
             let cert =
                 reqwest::Certificate::from_pem(pem).map_err(DeliveryInitError::Certificate)?;

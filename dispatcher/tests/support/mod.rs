@@ -4,6 +4,7 @@
 
 pub mod process;
 pub mod receiver;
+pub mod smtp;
 pub mod throwaway_pg;
 
 use std::sync::Arc;
@@ -38,7 +39,20 @@ pub fn config(url: String) -> DispatcherConfig {
     c.leader_poll = Duration::from_millis(200);
     c.shutdown_grace = Duration::from_secs(5);
     c.instance_id = format!("test-{}", Uuid::new_v4().simple());
+    c.alerts.poll = Duration::from_millis(100);
+    c.alerts.lease = Duration::from_secs(5);
+    c.alerts.first_retry = Duration::from_millis(200);
+    c.alerts.public_url = "https://prikke.test".to_owned();
     c
+}
+
+/// A notification channel of `org` taking every event.
+pub async fn channel(pool: &PgPool, org_id: Uuid, target: &str) -> Uuid {
+    use domain::notification::{ChannelKind, ChannelTarget, EventSet};
+    let kind = if target.contains("://") { ChannelKind::Webhook } else { ChannelKind::Email };
+    let target = ChannelTarget::parse(kind, target).unwrap();
+    let f = store::notification_channels::ChannelFields { name: Some("test"), target: &target, events: &EventSet::all(), enabled: true };
+    store::notification_channels::insert(pool, org_id, Uuid::now_v7(), &f).await.unwrap().id
 }
 
 pub async fn start(pool: &PgPool, clock: SharedClock, adjust: impl FnOnce(&mut DispatcherConfig)) -> Dispatcher {

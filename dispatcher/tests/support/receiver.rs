@@ -98,6 +98,38 @@ impl Receiver {
         Receiver { addr, shared, server }
     }
 
+    /// [`Receiver::start`] over HTTPS, with a certificate for `names` signed by a throw-away CA
+    /// whose PEM comes back too (the client must trust it). A stand-in for a public host such
+    /// as `hooks.slack.com`, reached through a resolver override.
+    pub async fn start_tls(names: &[&str], reply: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static) -> (Receiver, String) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "Prikke test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap().signed_by(&leaf_key, &ca).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())))
+            .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let (count, _) = watch::channel(0usize);
+        let shared = Shared { log: Arc::new(Mutex::new(Vec::new())), count, reply: Arc::new(reply) };
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let listener = TlsListener { tcp, acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) };
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (Receiver { addr, shared, server }, ca.pem())
+    }
+
     /// A receiver that answers 200 "ok" to everything.
     pub async fn ok() -> Receiver {
         Self::start(|_, _| Reply { headers: vec![("x-receiver", "yes".into())], body: "ok".into(), ..Reply::status(200) }).await
@@ -117,6 +149,30 @@ impl Receiver {
         let reached = tokio::time::timeout(within, rx.wait_for(|c| *c >= n)).await;
         assert!(reached.is_ok(), "expected {n} requests within {within:?}, got {}", self.received().len());
         self.received()
+    }
+}
+
+/// Accepts TCP and completes the TLS handshake; a failed handshake drops that connection.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Recording delivery outcomes in batches, in one short transaction per batch: final results,
 //! retries (the row goes back to pending at its retry time, the finished attempt is kept in
-//! `execution_attempts`), and the alert events that final failures and recoveries raise.
+//! `execution_attempts`), and the alert events that final failures and recoveries raise: one per
+//! state change of a job (failing, then recovered), not one per failed run.
 
 use chrono::{DateTime, Utc};
 use domain::execution::ExecutionStatus;
@@ -151,11 +152,15 @@ pub async fn record(tx: &mut PgConnection, me: &str, batch: &[Outcome]) -> Store
                   WHERE j.failing AND j.id = ANY(ARRAY(SELECT job_id FROM done WHERE status = 'success'))
                  RETURNING j.id, j.org_id
              ), alerts AS (
+                 -- one alert per state change: a job's first failure after a success (the run
+                 -- that made it failing), every failed queued call (no job to be failing)
                  INSERT INTO alert_events (org_id, kind, job_id, execution_id, details)
-                 SELECT d.org_id, 'job_failed', d.job_id, d.id,
+                 SELECT DISTINCT ON (coalesce(d.job_id, d.id)) d.org_id, 'job_failed', d.job_id, d.id,
                         jsonb_build_object('status', d.status, 'attempts', d.attempt, 'error', d.error,
                                            'response_status', d.response_status)
-                   FROM done d WHERE d.status IN ('failed', 'timeout')
+                   FROM done d
+                  WHERE d.status IN ('failed', 'timeout')
+                    AND (d.job_id IS NULL OR d.job_id IN (SELECT id FROM now_failing))
                  UNION ALL
                  SELECT r.org_id, 'job_recovered', r.id, NULL, '{}'::jsonb FROM recovered r
                  RETURNING 1

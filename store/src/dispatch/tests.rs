@@ -422,3 +422,42 @@ async fn on_a_queue_session_the_claim_plan_ignores_stale_statistics(pool: PgPool
     }
     conn.close().await.unwrap();
 }
+
+/// One alert per state change: a job's second failure in a row raises nothing new; a recovery
+/// raises one; a failure after it raises one again. Every failed queued call alerts.
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_job_alerts_when_it_starts_failing_and_when_it_recovers_not_for_every_run(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let job_id = job(&pool, o, cron_job("0 * * * *"), None).await;
+    let mut tx = pool.begin().await.unwrap();
+    let runs: Vec<PlannedRun> =
+        (0..5).map(|h| PlannedRun { job_id, scheduled_for: now + Duration::hours(h), priority: 120, skipped: None }).collect();
+    insert_runs(&mut tx, &runs, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut kinds = Vec::new();
+    for (h, status) in [ExecutionStatus::Failed, ExecutionStatus::Timeout, ExecutionStatus::Success, ExecutionStatus::Success, ExecutionStatus::Failed]
+        .into_iter()
+        .enumerate()
+    {
+        let at = now + Duration::hours(h as i64);
+        let c = claim_now(&pool, ME, at, 1).await.remove(0);
+        let code = if status == ExecutionStatus::Success { 200 } else { 500 };
+        let mut tx = pool.begin().await.unwrap();
+        let r = record(&mut tx, ME, &[Outcome::Finished(Finished { record: record_of(c.id, 1, at, Some(code)), status, reason: None })]).await.unwrap();
+        tx.commit().await.unwrap();
+        kinds.push(r.alerts);
+    }
+    assert_eq!(kinds, vec![1, 0, 1, 0, 1], "failing, still failing, recovered, fine, failing again");
+    let q = enqueue(&pool, o, now, 40).await;
+    let q2 = enqueue(&pool, o, now, 40).await;
+    let claimed = claim_now(&pool, ME, now, 10).await;
+    let fails: Vec<Outcome> = claimed
+        .iter()
+        .map(|c| Outcome::Finished(Finished { record: record_of(c.id, 1, now, Some(500)), status: ExecutionStatus::Failed, reason: None }))
+        .collect();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<std::collections::BTreeSet<_>>(), [q, q2].into_iter().collect());
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(record(&mut tx, ME, &fails).await.unwrap().alerts, 2, "each failed queued call alerts");
+    tx.commit().await.unwrap();
+}
