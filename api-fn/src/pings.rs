@@ -13,7 +13,7 @@ use chrono::{TimeDelta, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use domain::monitor::{MonitorStatus, PingKind, after_ping};
+use domain::monitor::{MonitorStatus, PingKind, after_ping, start_deadline_after};
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -95,7 +95,10 @@ async fn receive(state: AppState, parts: Parts, token: String, kind: PingKind, b
         user_agent,
         body: kept_body(&body, PING_BODY_MAX),
     };
-    let outcome = store::monitors::PingOutcome { status: next.status, last_ping_at, last_start_at, alert_at: next.alert_at, alert: next.alert };
+    let max_runtime = monitor.max_runtime_secs.map(|s| TimeDelta::seconds(i64::from(s)));
+    let start_deadline = start_deadline_after(monitor.status, monitor.start_deadline, kind, max_runtime, now);
+    let outcome =
+        store::monitors::PingOutcome { status: next.status, last_ping_at, last_start_at, alert_at: next.alert_at, start_deadline, alert: next.alert };
     store::monitors::record_ping(&mut tx, &monitor, &ping, &outcome).await?;
     tx.commit().await?;
     tracing::info!(org_id = %monitor.org_id, monitor_id = %monitor.id, kind = kind.as_str(), status = next.status.as_str(), "ping");

@@ -90,3 +90,70 @@ async fn update_pause_resume_and_delete(pool: PgPool) {
     assert_eq!(api.get(&mpath, &org.api_key).await.status, StatusCode::NOT_FOUND);
     assert_eq!(api.send(ping(Method::GET, &path, vec![])).await.status, StatusCode::NOT_FOUND, "its token is gone");
 }
+
+/// Every way a monitor goes down raises exactly one `monitor_down` saying why, and the next
+/// success one `monitor_up`: its first ping never came, a ping late, a run that started and did
+/// not finish, a fail ping. The down rule runs at instants the test chooses (never slept through).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn never_pinged_late_hung_and_failed_each_alert_once_and_recover(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let r = api
+        .post("/api/v1/monitors", &org.api_key, json!({"name": "backup", "schedule": {"kind": "interval", "interval_secs": 600}, "grace_secs": 60, "max_runtime_secs": 120}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let created: chrono::DateTime<chrono::Utc> = r.json["created_at"].as_str().unwrap().parse().unwrap();
+    let first: chrono::DateTime<chrono::Utc> = r.json["alert_at"].as_str().expect("a new monitor has a first deadline").parse().unwrap();
+    // the deadline counts from when the request arrived, just before the row's created_at
+    let after_creation = (first - created).num_milliseconds();
+    assert!((659_000..=660_000).contains(&after_creation), "interval plus grace after creation: {after_creation} ms");
+    assert_eq!(r.json["max_runtime_secs"], 120);
+    let path = r.json["ping_url"].as_str().unwrap().replace("https://prikke.test", "");
+    let down_at = |at: chrono::DateTime<chrono::Utc>| {
+        let pool = pool.clone();
+        async move { store::monitors::mark_overdue(&pool, at, 100).await.unwrap().len() }
+    };
+    let ping = |suffix: &'static str| {
+        let (api, path) = (api.clone(), path.clone());
+        async move { api.send(super_ping(&format!("{path}{suffix}"))).await.json["status"].as_str().unwrap().to_owned() }
+    };
+
+    assert_eq!(down_at(first - chrono::Duration::seconds(1)).await, 0, "not yet");
+    assert_eq!(down_at(first).await, 1, "its first ping never came");
+    assert_eq!(ping("").await, "up");
+    let late = chrono::Utc::now() + chrono::Duration::seconds(661);
+    assert_eq!(down_at(late).await, 1, "the next ping is late");
+    assert_eq!(ping("").await, "up");
+    assert_eq!(ping("/start").await, "up");
+    let hung = chrono::Utc::now() + chrono::Duration::seconds(121);
+    assert_eq!(down_at(hung).await, 1, "started, not finished within 120 s");
+    assert_eq!(ping("").await, "up");
+    assert_eq!(ping("/fail").await, "down");
+    assert_eq!(down_at(chrono::Utc::now() + chrono::Duration::days(1)).await, 0, "already down: nothing more");
+    assert_eq!(ping("").await, "up");
+
+    let alerts: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT kind, details->>'reason', details->>'last_ping_at' FROM alert_events ORDER BY created_at, id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let shape: Vec<(&str, Option<&str>, bool)> = alerts.iter().map(|(k, r, last)| (k.as_str(), r.as_deref(), last.is_some())).collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("monitor_down", Some("late"), false),
+            ("monitor_up", None, false),
+            ("monitor_down", Some("late"), true),
+            ("monitor_up", None, false),
+            ("monitor_down", Some("hung"), true),
+            ("monitor_up", None, false),
+            ("monitor_down", None, false),
+            ("monitor_up", None, false),
+        ]
+    );
+}
+
+fn super_ping(path: &str) -> Request<Body> {
+    ping(Method::GET, path, vec![])
+}

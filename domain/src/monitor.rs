@@ -2,7 +2,7 @@
 //! ping (or its absence) into a new status, pure (time is an argument):
 //!
 //! ```text
-//!            success ping                    no ping by alert_at (the down rule)
+//!            success ping                    the down rule (see below)
 //!   new ───────────────────► up ─────────────────────────────────────────► down
 //!    │                        ▲ │ fail ping                                 │ │
 //!    │ fail ping              │ └─────────────────────────────────────────► │ │
@@ -12,9 +12,13 @@
 //! ```
 //!
 //! `alert_at` is when the monitor goes down without a new ping: the next expected ping (the
-//! interval after the last success, or the cron schedule's next occurrence) plus the grace
-//! period. A start ping only records `last_start_at`. The down rule ([`MonitorStatus::WATCHED`],
-//! [`is_late`]) is applied by the dispatcher to many monitors at once, in one statement.
+//! interval after the last success, or the cron schedule's next occurrence; for a new monitor,
+//! the first one after it was created or resumed) plus the grace period. A start ping records
+//! `last_start_at` and, when the monitor has a `max_runtime`, a `start_deadline` by which a
+//! success or fail ping must follow. The down rule ([`MonitorStatus::WATCHED`], [`overdue`]):
+//! a new or up monitor goes down when `alert_at` passes (`late`, which for a monitor that never
+//! pinged means its first ping never came) or when `start_deadline` passes (`hung`). The
+//! dispatcher applies it to many monitors at once, in one statement.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -57,9 +61,42 @@ impl MonitorStatus {
     }
 }
 
-/// The down rule: a watched monitor whose expected ping has not come by `alert_at`.
-pub fn is_late(status: MonitorStatus, alert_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    MonitorStatus::WATCHED.contains(&status) && alert_at.is_some_and(|at| at <= now)
+/// Why the down rule takes a monitor down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownReason {
+    /// The expected ping did not come by `alert_at` (or, for a new monitor, the first one).
+    Late,
+    /// A start ping was not followed by a success or fail ping within `max_runtime`.
+    Hung,
+}
+
+stored_names!(DownReason, "down reason" {
+    Late => "late",
+    Hung => "hung",
+});
+
+/// The down rule: whether a monitor in `status` with these deadlines is down at `now`, and why.
+pub fn overdue(status: MonitorStatus, alert_at: Option<DateTime<Utc>>, start_deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DownReason> {
+    if !MonitorStatus::WATCHED.contains(&status) {
+        return None;
+    }
+    let passed = |at: Option<DateTime<Utc>>| at.filter(|at| *at <= now);
+    match (passed(alert_at), passed(start_deadline)) {
+        (Some(late), Some(hung)) if hung < late => Some(DownReason::Hung),
+        (Some(_), _) => Some(DownReason::Late),
+        (None, Some(_)) => Some(DownReason::Hung),
+        (None, None) => None,
+    }
+}
+
+/// The start deadline after a ping of `kind` at `now`: a start ping opens one when the monitor
+/// has a `max_runtime`; a success or fail ping (and a paused monitor) closes it.
+pub fn start_deadline_after(status: MonitorStatus, current: Option<DateTime<Utc>>, kind: PingKind, max_runtime: Option<TimeDelta>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match (status, kind) {
+        (MonitorStatus::Paused, _) => None,
+        (_, PingKind::Start) => max_runtime.and_then(|m| now.checked_add_signed(m)).or(current),
+        (_, PingKind::Success | PingKind::Fail) => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -132,12 +169,16 @@ pub fn after_ping(
     }
 }
 
-/// `alert_at` for a monitor that is up, after its schedule or grace changed.
-pub fn alert_at_for(status: MonitorStatus, last_ping_at: Option<DateTime<Utc>>, rhythm: &Rhythm, grace: TimeDelta) -> Option<DateTime<Utc>> {
-    match (status, last_ping_at) {
-        (MonitorStatus::Up, Some(t)) => rhythm.expected_after(t).and_then(|t| t.checked_add_signed(grace)),
-        _ => None,
-    }
+/// `alert_at` of a monitor in `status` written at `now` (created, edited, paused or resumed):
+/// for one that is up, the ping expected after its last one; for a new one, the first ping
+/// expected after `now`; plus the grace. None while down or paused.
+pub fn alert_at_for(status: MonitorStatus, last_ping_at: Option<DateTime<Utc>>, rhythm: &Rhythm, grace: TimeDelta, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let from = match (status, last_ping_at) {
+        (MonitorStatus::Up, Some(t)) => t,
+        (MonitorStatus::New, _) => now,
+        _ => return None,
+    };
+    rhythm.expected_after(from).and_then(|t| t.checked_add_signed(grace))
 }
 
 #[cfg(test)]
@@ -190,9 +231,22 @@ mod tests {
     #[test]
     fn deadline_after_a_schedule_change_counts_from_the_last_ping() {
         let every = Rhythm::Every(TimeDelta::hours(1));
-        assert_eq!(alert_at_for(Up, Some(t(1, 0)), &every, TimeDelta::minutes(5)), Some(t(2, 5)));
-        assert_eq!(alert_at_for(New, Some(t(1, 0)), &every, TimeDelta::minutes(5)), None);
-        assert_eq!(alert_at_for(Down, Some(t(1, 0)), &every, TimeDelta::minutes(5)), None);
+        let g = TimeDelta::minutes(5);
+        assert_eq!(alert_at_for(Up, Some(t(1, 0)), &every, g, t(1, 30)), Some(t(2, 5)));
+        assert_eq!(alert_at_for(New, Some(t(1, 0)), &every, g, t(1, 30)), Some(t(2, 35)), "a new monitor waits for its first ping");
+        assert_eq!(alert_at_for(New, None, &Rhythm::Cron(Schedule::cron("0 3 * * *", "UTC").unwrap()), g, t(1, 30)), Some(t(3, 5)));
+        assert_eq!(alert_at_for(Down, Some(t(1, 0)), &every, g, t(1, 30)), None);
+        assert_eq!(alert_at_for(Paused, Some(t(1, 0)), &every, g, t(1, 30)), None);
+    }
+
+    #[test]
+    fn a_start_opens_a_deadline_that_a_finish_closes() {
+        let max = Some(TimeDelta::minutes(30));
+        assert_eq!(start_deadline_after(Up, None, PingKind::Start, max, t(1, 0)), Some(t(1, 30)));
+        assert_eq!(start_deadline_after(Up, None, PingKind::Start, None, t(1, 0)), None, "no max runtime, no deadline");
+        assert_eq!(start_deadline_after(Up, Some(t(1, 30)), PingKind::Success, max, t(1, 10)), None);
+        assert_eq!(start_deadline_after(Up, Some(t(1, 30)), PingKind::Fail, max, t(1, 10)), None);
+        assert_eq!(start_deadline_after(Paused, None, PingKind::Start, max, t(1, 0)), None);
     }
 
     #[test]
@@ -208,9 +262,14 @@ mod tests {
     #[test]
     fn the_down_rule_watches_new_and_up_monitors_only() {
         let late = Some(t(1, 0));
-        assert!(is_late(New, late, t(1, 0)) && is_late(Up, late, t(2, 0)));
-        assert!(!is_late(Up, late, t(0, 59)), "not yet");
-        assert!(!is_late(Down, late, t(2, 0)) && !is_late(Paused, late, t(2, 0)));
-        assert!(!is_late(Up, None, t(2, 0)), "no deadline, nothing to be late for");
+        assert_eq!(overdue(New, late, None, t(1, 0)), Some(DownReason::Late));
+        assert_eq!(overdue(Up, late, None, t(2, 0)), Some(DownReason::Late));
+        assert_eq!(overdue(Up, late, None, t(0, 59)), None, "not yet");
+        assert_eq!(overdue(Down, late, None, t(2, 0)), None);
+        assert_eq!(overdue(Paused, late, Some(t(1, 0)), t(2, 0)), None);
+        assert_eq!(overdue(Up, None, None, t(2, 0)), None, "no deadline, nothing to be late for");
+        assert_eq!(overdue(Up, Some(t(3, 0)), Some(t(1, 0)), t(2, 0)), Some(DownReason::Hung));
+        assert_eq!(overdue(Up, Some(t(1, 30)), Some(t(1, 0)), t(2, 0)), Some(DownReason::Hung), "the earlier deadline names the reason");
+        assert_eq!(overdue(Up, Some(t(1, 0)), Some(t(1, 30)), t(2, 0)), Some(DownReason::Late));
     }
 }

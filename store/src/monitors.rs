@@ -39,10 +39,14 @@ pub struct Monitor {
     pub token: String,
     pub schedule: MonitorSchedule,
     pub grace_secs: i32,
+    /// How long a run may take after its start ping before the monitor is down as hung.
+    pub max_runtime_secs: Option<i32>,
     pub status: MonitorStatus,
     pub last_ping_at: Option<DateTime<Utc>>,
     pub last_start_at: Option<DateTime<Utc>>,
     pub alert_at: Option<DateTime<Utc>>,
+    /// Set by a start ping when there is a max runtime; cleared by the finishing ping.
+    pub start_deadline: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,16 +62,18 @@ struct MonitorRow {
     timezone: String,
     interval_secs: Option<i32>,
     grace_secs: i32,
+    max_runtime_secs: Option<i32>,
     status: String,
     last_ping_at: Option<DateTime<Utc>>,
     last_start_at: Option<DateTime<Utc>>,
     alert_at: Option<DateTime<Utc>>,
+    start_deadline: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, org_id, name, token, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status,
-        last_ping_at, last_start_at, alert_at, created_at, updated_at";
+const COLUMNS: &str = "id, org_id, name, token, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, max_runtime_secs,
+        status, last_ping_at, last_start_at, alert_at, start_deadline, created_at, updated_at";
 
 impl TryFrom<MonitorRow> for Monitor {
     type Error = StoreError;
@@ -86,10 +92,12 @@ impl TryFrom<MonitorRow> for Monitor {
             token: r.token,
             schedule,
             grace_secs: r.grace_secs,
+            max_runtime_secs: r.max_runtime_secs,
             status: parse_column("monitors.status", r.status)?,
             last_ping_at: r.last_ping_at,
             last_start_at: r.last_start_at,
             alert_at: r.alert_at,
+            start_deadline: r.start_deadline,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -109,11 +117,12 @@ pub struct MonitorFields<'a> {
     pub name: &'a str,
     pub schedule: &'a MonitorSchedule,
     pub grace_secs: i32,
+    pub max_runtime_secs: Option<i32>,
     pub status: MonitorStatus,
     pub alert_at: Option<DateTime<Utc>>,
 }
 
-/// Binds the writable fields as `$3` … `$10`, after `org_id` and `id`.
+/// Binds the writable fields as `$3` … `$11`, after `org_id` and `id`.
 fn bind_fields<'q>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, MonitorRow, sqlx::postgres::PgArguments>,
     org_id: Uuid,
@@ -131,13 +140,15 @@ fn bind_fields<'q>(
         .bind(f.grace_secs)
         .bind(f.status.as_str())
         .bind(f.alert_at)
+        .bind(f.max_runtime_secs)
 }
 
 /// Creates a monitor. A token collision is `StoreError::Conflict { constraint: "monitors_token_key" }`.
 pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, token: &str, f: &MonitorFields<'_>) -> StoreResult<Monitor> {
     let sql = format!(
-        "INSERT INTO monitors (org_id, id, name, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status, alert_at, token)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+        "INSERT INTO monitors (org_id, id, name, schedule_kind, cron_expr, timezone, interval_secs, grace_secs, status, alert_at,
+                               max_runtime_secs, token)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
     );
     bind_fields(sqlx::query_as(&sql), org_id, id, f).bind(token).fetch_one(db).await?.try_into()
 }
@@ -146,7 +157,9 @@ pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, token: &str
 pub async fn update(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, f: &MonitorFields<'_>) -> StoreResult<Option<Monitor>> {
     let sql = format!(
         "UPDATE monitors SET name = $3, schedule_kind = $4, cron_expr = $5, timezone = $6, interval_secs = $7,
-                grace_secs = $8, status = $9, alert_at = $10, updated_at = now()
+                grace_secs = $8, status = $9, alert_at = $10, max_runtime_secs = $11,
+                start_deadline = CASE WHEN $9 IN ('new', 'up') AND $11::int IS NOT NULL THEN start_deadline END,
+                updated_at = now()
           WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
     );
     bind_fields(sqlx::query_as(&sql), org_id, id, f).fetch_optional(db).await?.map(TryInto::try_into).transpose()
@@ -203,6 +216,7 @@ pub struct PingOutcome {
     pub last_ping_at: Option<DateTime<Utc>>,
     pub last_start_at: Option<DateTime<Utc>>,
     pub alert_at: Option<DateTime<Utc>>,
+    pub start_deadline: Option<DateTime<Utc>>,
     /// `monitor_down` or `monitor_up` when the ping changed the monitor's health.
     pub alert: Option<AlertKind>,
 }
@@ -218,7 +232,8 @@ pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping
              SELECT $2, $13, $1, jsonb_build_object('ping', $3::text, 'received_at', $4::timestamptz)
               WHERE $13::text IS NOT NULL
          )
-         UPDATE monitors SET status = $9, last_ping_at = $10, last_start_at = $11, alert_at = $12, updated_at = now()
+         UPDATE monitors SET status = $9, last_ping_at = $10, last_start_at = $11, alert_at = $12, start_deadline = $14,
+                updated_at = now()
           WHERE id = $1",
     )
     .bind(monitor.id)
@@ -234,33 +249,44 @@ pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping
     .bind(outcome.last_start_at)
     .bind(outcome.alert_at)
     .bind(outcome.alert.map(AlertKind::as_str))
+    .bind(outcome.start_deadline)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// The down rule (`domain::monitor::is_late`) over every monitor: those whose expected ping did
-/// not arrive by `alert_at` (up to `limit`, earliest first) go down, each with one `monitor_down`
-/// alert event, in one statement. Returns their ids. The watched statuses are written out in the
-/// SQL so the partial index `monitors_alert_idx` serves it; a test holds them to the domain's
-/// rule. SKIP LOCKED keeps a ping arriving at the same moment (it holds the row) out of this
-/// round: the ping wins, and the monitor is looked at again next round with the `alert_at` the
-/// ping left.
+/// The down rule (`domain::monitor::overdue`) over every monitor: those whose expected ping did
+/// not arrive by `alert_at` (late; for a monitor that never pinged, its first ping) or whose start
+/// ping was not followed by a finishing one by `start_deadline` (hung), up to `limit` of each,
+/// earliest first, go down, each with one `monitor_down` alert event saying why, in one
+/// statement. Returns their ids. The watched statuses are written out in the SQL so the partial
+/// indexes serve it; a test holds them to the domain's rule. SKIP LOCKED keeps a ping arriving
+/// at the same moment (it holds the row) out of this round: the ping wins, and the monitor is
+/// looked at again next round with the deadlines the ping left.
 pub async fn mark_overdue(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
-        "WITH due AS (
-             SELECT id, alert_at FROM monitors
+        "WITH late AS (
+             SELECT id, alert_at AS deadline, 'late' AS reason FROM monitors
               WHERE status IN ('new', 'up') AND alert_at IS NOT NULL AND alert_at <= $1
               ORDER BY alert_at LIMIT $2
               FOR UPDATE SKIP LOCKED
+         ), hung AS (
+             SELECT id, start_deadline AS deadline, 'hung' AS reason FROM monitors
+              WHERE status IN ('new', 'up') AND start_deadline IS NOT NULL AND start_deadline <= $1
+              ORDER BY start_deadline LIMIT $2
+              FOR UPDATE SKIP LOCKED
+         ), due AS (
+             SELECT DISTINCT ON (id) id, deadline, reason FROM (SELECT * FROM late UNION ALL SELECT * FROM hung) both_kinds
+              ORDER BY id, deadline
          ), down AS (
-             UPDATE monitors m SET status = 'down', alert_at = NULL, updated_at = now()
+             UPDATE monitors m SET status = 'down', alert_at = NULL, start_deadline = NULL, updated_at = now()
                FROM due WHERE m.id = due.id
-             RETURNING m.id, m.org_id, m.last_ping_at, due.alert_at AS expected_by
+             RETURNING m.id, m.org_id, m.last_ping_at, m.last_start_at, due.deadline, due.reason
          )
          INSERT INTO alert_events (org_id, kind, monitor_id, details)
          SELECT org_id, 'monitor_down', id,
-                jsonb_build_object('reason', 'late', 'expected_by', expected_by, 'last_ping_at', last_ping_at)
+                jsonb_build_object('reason', reason, 'expected_by', deadline, 'last_ping_at', last_ping_at,
+                                   'last_start_at', last_start_at)
            FROM down
          RETURNING monitor_id",
     )
@@ -293,7 +319,7 @@ mod tests {
     use sqlx::PgPool;
 
     fn fields(schedule: &MonitorSchedule) -> MonitorFields<'_> {
-        MonitorFields { name: "backup", schedule, grace_secs: 300, status: MonitorStatus::New, alert_at: None }
+        MonitorFields { name: "backup", schedule, grace_secs: 300, max_runtime_secs: None, status: MonitorStatus::New, alert_at: None }
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]
@@ -309,7 +335,7 @@ mod tests {
 
         let every = MonitorSchedule::Interval { secs: 600 };
         let at = Utc::now();
-        let changed = MonitorFields { name: "hourly", schedule: &every, grace_secs: 60, status: MonitorStatus::Paused, alert_at: Some(at) };
+        let changed = MonitorFields { name: "hourly", schedule: &every, grace_secs: 60, max_runtime_secs: Some(600), status: MonitorStatus::Paused, alert_at: Some(at) };
         assert_eq!(update(&pool, b.id, m.id, &changed).await.unwrap(), None);
         let m2 = update(&pool, a.id, m.id, &changed).await.unwrap().unwrap();
         assert_eq!((m2.name.as_str(), m2.schedule.clone(), m2.grace_secs, m2.status.as_str()), ("hourly", every, 60, "paused"));
@@ -336,7 +362,7 @@ mod tests {
             user_agent: Some("curl".into()),
             body: Some("exit 1".into()),
         };
-        let outcome = PingOutcome { status: MonitorStatus::Down, last_ping_at: Some(now), last_start_at: None, alert_at: None, alert: Some(AlertKind::MonitorDown) };
+        let outcome = PingOutcome { status: MonitorStatus::Down, last_ping_at: Some(now), last_start_at: None, alert_at: None, start_deadline: None, alert: Some(AlertKind::MonitorDown) };
         record_ping(&mut tx, &locked, &ping, &outcome).await.unwrap();
         tx.commit().await.unwrap();
         let after = get(&pool, a.id, m.id).await.unwrap().unwrap();
@@ -350,7 +376,7 @@ mod tests {
 
         // a ping without an alert adds none
         let mut conn = pool.acquire().await.unwrap();
-        let ok = PingOutcome { status: MonitorStatus::Up, last_ping_at: Some(now), last_start_at: None, alert_at: Some(now + Duration::minutes(15)), alert: None };
+        let ok = PingOutcome { status: MonitorStatus::Up, last_ping_at: Some(now), last_start_at: None, alert_at: Some(now + Duration::minutes(15)), start_deadline: None, alert: None };
         record_ping(&mut conn, &after, &Ping { kind: PingKind::Success, ..ping }, &ok).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events").fetch_one(&pool).await.unwrap();
         assert_eq!(n, 1);
@@ -365,6 +391,7 @@ mod tests {
             name,
             schedule: &every,
             grace_secs: 60,
+            max_runtime_secs: None,
             status,
             alert_at,
         };
@@ -388,27 +415,34 @@ mod tests {
         assert_eq!(n, 2);
     }
 
-    /// The SQL of `mark_overdue` spells the watched statuses out (for its partial index): it must
-    /// take down exactly the monitors the domain's down rule calls late, in every status.
+    /// The SQL of `mark_overdue` spells the watched statuses out (for its partial indexes): it
+    /// must take down exactly the monitors the domain's down rule calls overdue, in every status,
+    /// for the reason the rule gives.
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn mark_overdue_applies_the_domains_down_rule(pool: PgPool) {
         let a = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
         let every = MonitorSchedule::Interval { secs: 600 };
         let now = Utc::now();
+        let (past, future) = (Some(now - Duration::seconds(1)), Some(now + Duration::seconds(60)));
         let mut expected = Vec::new();
         for (i, status) in MonitorStatus::ALL.iter().enumerate() {
-            for (j, alert_at) in [None, Some(now - Duration::seconds(1)), Some(now + Duration::seconds(60))].into_iter().enumerate() {
-                let f = MonitorFields { name: "m", schedule: &every, grace_secs: 60, status: *status, alert_at };
+            for (j, (alert_at, start_deadline)) in [(None, None), (past, None), (future, None), (None, past), (future, past), (past, future)].into_iter().enumerate() {
+                let f = MonitorFields { name: "m", schedule: &every, grace_secs: 60, max_runtime_secs: Some(60), status: *status, alert_at };
                 let m = insert(&pool, a.id, Uuid::now_v7(), &format!("rule-{i}-{j}-token-token"), &f).await.unwrap();
-                if domain::monitor::is_late(*status, alert_at, now) {
-                    expected.push(m.id);
+                sqlx::query("UPDATE monitors SET start_deadline = $2 WHERE id = $1").bind(m.id).bind(start_deadline).execute(&pool).await.unwrap();
+                if let Some(reason) = domain::monitor::overdue(*status, alert_at, start_deadline, now) {
+                    expected.push((m.id, reason.as_str().to_owned()));
                 }
             }
         }
         let mut down = mark_overdue(&pool, now, 100).await.unwrap();
         down.sort();
+        let mut reasons: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT monitor_id, details->>'reason' FROM alert_events ORDER BY monitor_id").fetch_all(&pool).await.unwrap();
         expected.sort();
-        assert_eq!(down, expected);
-        assert_eq!(down.len(), 2, "new and up, each with a passed deadline");
+        reasons.sort();
+        assert_eq!(down, expected.iter().map(|e| e.0).collect::<Vec<_>>());
+        assert_eq!(reasons, expected);
+        assert_eq!(down.len(), 8, "new and up, each late, hung, or both");
     }
 }

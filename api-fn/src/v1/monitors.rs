@@ -23,6 +23,8 @@ use crate::problem::{FieldProblem, Problem};
 pub const MIN_INTERVAL_SECS: u32 = 60;
 pub const MAX_INTERVAL_SECS: u32 = 31 * 24 * 3600;
 pub const MAX_GRACE_SECS: u32 = 7 * 24 * 3600;
+/// The longest run a start ping may announce.
+pub const MAX_RUNTIME_SECS: u32 = 7 * 24 * 3600;
 pub const DEFAULT_GRACE_SECS: u32 = 300;
 
 /// When pings are expected: on a cron schedule, or every `interval_secs` after the last one.
@@ -51,6 +53,10 @@ pub struct MonitorInput {
     /// How late a ping may be before the monitor goes down (0 to 604800, default 300).
     #[schema(minimum = 0, maximum = 604800)]
     pub grace_secs: Option<u32>,
+    /// After a `/start` ping, a `/fail` or success ping must follow within this many seconds, or
+    /// the monitor goes down as hung (1 to 604800; default: no limit).
+    #[schema(minimum = 1, maximum = 604800)]
+    pub max_runtime_secs: Option<u32>,
     /// A paused monitor records pings but never goes down.
     pub paused: Option<bool>,
 }
@@ -64,6 +70,9 @@ pub struct MonitorPatch {
     pub schedule: Option<MonitorScheduleInput>,
     #[schema(minimum = 0, maximum = 604800)]
     pub grace_secs: Option<u32>,
+    /// 0 removes the limit.
+    #[schema(minimum = 0, maximum = 604800)]
+    pub max_runtime_secs: Option<u32>,
     pub paused: Option<bool>,
 }
 
@@ -80,14 +89,17 @@ pub struct MonitorView {
     pub name: String,
     pub schedule: MonitorScheduleView,
     pub grace_secs: i32,
+    pub max_runtime_secs: Option<i32>,
     pub status: MonitorStatus,
     /// Ping this URL (GET or POST); append `/start` or `/fail` for those signals.
     #[schema(example = "https://prikke.eu/ping/4f9c2a7e5b1d4c3a8e6f0b2d9c7a5e3f")]
     pub ping_url: String,
     pub last_ping_at: Option<DateTime<Utc>>,
     pub last_start_at: Option<DateTime<Utc>>,
-    /// When the monitor goes down unless a ping arrives first.
+    /// When the monitor goes down unless a ping arrives first (for a new monitor: its first ping).
     pub alert_at: Option<DateTime<Utc>>,
+    /// When a run that pinged `/start` is hung unless a success or fail ping arrives first.
+    pub start_deadline: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -127,11 +139,13 @@ impl MonitorView {
                 MonitorSchedule::Interval { secs } => MonitorScheduleView::Interval { interval_secs: *secs },
             },
             grace_secs: m.grace_secs,
+            max_runtime_secs: m.max_runtime_secs,
             status: m.status,
             ping_url: format!("{public_url}/ping/{}", m.token),
             last_ping_at: m.last_ping_at,
             last_start_at: m.last_start_at,
             alert_at: m.alert_at,
+            start_deadline: m.start_deadline,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -144,9 +158,10 @@ struct Valid {
     schedule: MonitorSchedule,
     rhythm: Rhythm,
     grace_secs: i32,
+    max_runtime_secs: Option<i32>,
 }
 
-fn validate(name: &str, schedule: &MonitorScheduleInput, grace_secs: u32) -> Result<Valid, Problem> {
+fn validate(name: &str, schedule: &MonitorScheduleInput, grace_secs: u32, max_runtime_secs: Option<u32>) -> Result<Valid, Problem> {
     let mut errors = Vec::new();
     let mut push = |field: &str, code: &str, message: String| errors.push(FieldProblem { field: field.into(), code: code.into(), message });
     let name = match domain::job::JobName::parse(name) {
@@ -187,8 +202,13 @@ fn validate(name: &str, schedule: &MonitorScheduleInput, grace_secs: u32) -> Res
     if grace_secs > MAX_GRACE_SECS {
         push("grace_secs", "grace_range", format!("the grace period is at most {MAX_GRACE_SECS} s (7 days)"));
     }
+    if max_runtime_secs.is_some_and(|m| !(1..=MAX_RUNTIME_SECS).contains(&m)) {
+        push("max_runtime_secs", "max_runtime_range", format!("the longest run is 1 s to {MAX_RUNTIME_SECS} s (7 days)"));
+    }
     match (name, parsed) {
-        (Some(name), Some((schedule, rhythm))) if errors.is_empty() => Ok(Valid { name, schedule, rhythm, grace_secs: grace_secs as i32 }),
+        (Some(name), Some((schedule, rhythm))) if errors.is_empty() => {
+            Ok(Valid { name, schedule, rhythm, grace_secs: grace_secs as i32, max_runtime_secs: max_runtime_secs.map(|m| m as i32) })
+        }
         _ => Err(Problem::validation(format!("{} fields are invalid; see errors", errors.len()), errors)),
     }
 }
@@ -202,9 +222,12 @@ fn new_token() -> String {
     responses((status = 201, description = "Created", body = MonitorView, headers(("Location" = String, description = "URL of the new monitor")))),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<MonitorInput>) -> Result<Response, Problem> {
-    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS))?;
+    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS), input.max_runtime_secs)?;
     let status = MonitorStatus::New.paused(input.paused);
-    let fields = MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, status, alert_at: None };
+    // a new monitor goes down if its first ping is late, like any other
+    let alert_at = alert_at_for(status, None, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
+    let fields =
+        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
     let monitor = store::monitors::insert(&state.pool, tenant.org_id, Uuid::now_v7(), &new_token(), &fields).await?;
     let mut res = (StatusCode::CREATED, Json(MonitorView::of(&monitor, &state.config.public_url))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/monitors/{}", monitor.id)) {
@@ -253,10 +276,16 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
         patch.name.as_deref().unwrap_or(&m.name),
         patch.schedule.as_ref().unwrap_or(&current_schedule),
         patch.grace_secs.unwrap_or(m.grace_secs as u32),
+        match patch.max_runtime_secs {
+            Some(0) => None,
+            Some(secs) => Some(secs),
+            None => m.max_runtime_secs.map(|s| s as u32),
+        },
     )?;
     let status = m.status.paused(patch.paused);
-    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)));
-    let fields = MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, status, alert_at };
+    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
+    let fields =
+        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
     let updated = store::monitors::update(&mut *tx, tenant.org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))?;
     tx.commit().await?;
     Ok(Json(MonitorView::of(&updated, &state.config.public_url)))
@@ -276,15 +305,16 @@ mod tests {
 
     #[test]
     fn validation_reports_every_field() {
-        let p = validate("", &MonitorScheduleInput::Cron { expr: "61 * * * *".into(), timezone: Some("Mars/Olympus".into()) }, MAX_GRACE_SECS + 1)
+        let p = validate("", &MonitorScheduleInput::Cron { expr: "61 * * * *".into(), timezone: Some("Mars/Olympus".into()) }, MAX_GRACE_SECS + 1, Some(0))
             .err()
             .unwrap();
         let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
-        assert!(fields.contains(&"name") && fields.contains(&"grace_secs"), "{fields:?}");
+        assert!(fields.contains(&"name") && fields.contains(&"grace_secs") && fields.contains(&"max_runtime_secs"), "{fields:?}");
         assert!(fields.iter().any(|f| f.starts_with("schedule.")), "{fields:?}");
-        let p = validate("x", &MonitorScheduleInput::Interval { interval_secs: 59 }, 0).err().unwrap();
+        let p = validate("x", &MonitorScheduleInput::Interval { interval_secs: 59 }, 0, None).err().unwrap();
         assert_eq!(p.errors[0].code, "interval_range");
-        let ok = validate(" Backup ", &MonitorScheduleInput::Cron { expr: "@daily".into(), timezone: None }, 0).ok().unwrap();
+        let ok = validate(" Backup ", &MonitorScheduleInput::Cron { expr: "@daily".into(), timezone: None }, 0, Some(3600)).ok().unwrap();
+        assert_eq!(ok.max_runtime_secs, Some(3600));
         assert_eq!(ok.name, "Backup");
         assert!(matches!(ok.schedule, MonitorSchedule::Cron { ref timezone, .. } if timezone == "UTC"));
     }

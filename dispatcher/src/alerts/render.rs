@@ -69,10 +69,13 @@ fn title_of(alert: &Alert) -> String {
         AlertKind::JobRecovered => format!("{job} recovered"),
         AlertKind::CompletionMissed => format!("{job} did not report completion in time"),
         AlertKind::MonitorDown => {
+            let never_pinged = alert.details["last_ping_at"].is_null();
             let why = match alert.details["reason"].as_str() {
-                Some("late") => "its ping is late".to_owned(),
-                _ if alert.details["ping"].as_str() == Some("fail") => "it reported a failure".to_owned(),
-                _ => "down".to_owned(),
+                Some("late") if never_pinged => "its first ping never came",
+                Some("late") => "its ping is late",
+                Some("hung") => "it started and did not finish in time",
+                _ if alert.details["ping"].as_str() == Some("fail") => "it reported a failure",
+                _ => "down",
             };
             format!("{monitor} is down: {why}")
         }
@@ -107,6 +110,9 @@ pub fn alert(send: &Send, alert: &Alert, public_url: &str) -> Summary {
     }
     if let Some(last) = d["last_ping_at"].as_str() {
         facts.push(("Last ping".to_owned(), last.to_owned()));
+    }
+    if let Some(start) = d["last_start_at"].as_str() {
+        facts.push(("Started".to_owned(), start.to_owned()));
     }
     facts.push(("When".to_owned(), stamp(alert.raised_at)));
     let link = alert.execution_id.map(|id| format!("{public_url}/api/v1/executions/{id}"));
@@ -352,10 +358,17 @@ mod tests {
     fn other_kinds_have_their_own_titles() {
         let recovered = send(AlertKind::JobRecovered, json!({}));
         assert_eq!(alert(&recovered, recovered.alert.as_ref().unwrap(), "x").title, "job \"nightly <report>\" recovered");
-        let mut down = send(AlertKind::MonitorDown, json!({"reason": "late", "expected_by": "2026-06-01T03:05:00Z"}));
-        down.alert.as_mut().unwrap().job = None;
-        down.alert.as_mut().unwrap().monitor = Some((Uuid::nil(), "backup".into()));
-        assert_eq!(alert(&down, down.alert.as_ref().unwrap(), "x").title, "monitor \"backup\" is down: its ping is late");
+        for (details, why) in [
+            (json!({"reason": "late", "last_ping_at": "2026-06-01T02:00:00Z"}), "its ping is late"),
+            (json!({"reason": "late", "last_ping_at": null}), "its first ping never came"),
+            (json!({"reason": "hung", "last_start_at": "2026-06-01T02:00:00Z"}), "it started and did not finish in time"),
+            (json!({"ping": "fail"}), "it reported a failure"),
+        ] {
+            let mut down = send(AlertKind::MonitorDown, details);
+            down.alert.as_mut().unwrap().job = None;
+            down.alert.as_mut().unwrap().monitor = Some((Uuid::nil(), "backup".into()));
+            assert_eq!(alert(&down, down.alert.as_ref().unwrap(), "x").title, format!("monitor \"backup\" is down: {why}"));
+        }
         let timeout = send(AlertKind::JobFailed, json!({"status": "timeout"}));
         assert!(alert(&timeout, timeout.alert.as_ref().unwrap(), "x").title.ends_with("failed: timed out"));
     }
