@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ping/{token}", get(pings::success).post(pings::success))
         .route("/ping/{token}/start", get(pings::start).post(pings::start))
         .route("/ping/{token}/fail", get(pings::fail).post(pings::fail))
+        .route("/ping/c/{token}", get(pings::complete).post(pings::complete))
         .route("/app/unsubscribe/{token}", get(app::unsubscribe_page).post(app::unsubscribe));
     v1::routes(router)
         .fallback(|| async { problem::Problem::not_found("route") })

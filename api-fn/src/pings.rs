@@ -1,6 +1,8 @@
-//! Public heartbeat pings: `GET|POST /ping/{token}` (success), `/ping/{token}/start` and
-//! `/ping/{token}/fail`. No API key: the token is the capability. The request body is kept up to
-//! [`PING_BODY_MAX`] bytes (a job's output, say), the rest dropped. Limited per client IP.
+//! Public pings: heartbeat monitors' `GET|POST /ping/{token}` (success), `/ping/{token}/start`
+//! and `/ping/{token}/fail`, and the completion URL of a job's run, `/ping/c/{token}` (sent to
+//! the job's endpoint in the `Prikke-Completion-Url` header). No API key: the token is the
+//! capability. A monitor ping's body is kept up to [`PING_BODY_MAX`] bytes (a job's output,
+//! say), the rest dropped. Limited per client IP.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -126,6 +128,53 @@ pub async fn success(State(state): State<AppState>, ApiPath(token): ApiPath<Stri
     responses((status = 200, description = "Recorded", body = PingReceived)))]
 pub async fn start(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
     receive(state, parts_of(method, headers, ext), token, PingKind::Start, body).await
+}
+
+/// What a completion ping did.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionOutcome {
+    /// Within the window: the run succeeded.
+    OnTime,
+    /// After the window: the run failed as missed; the ping is recorded as late.
+    Late,
+    /// Before the run's call was answered: it succeeds when the call does.
+    Early,
+    /// The run had already ended, or was completed before: recorded only.
+    Recorded,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompletionReceived {
+    /// Always `true`.
+    pub ok: bool,
+    pub execution_id: uuid::Uuid,
+    pub completion: CompletionOutcome,
+}
+
+/// Report that a run of a job with a completion window has completed.
+#[utoipa::path(method(get, post), path = "/ping/c/{token}", tag = "pings", params(("token" = String, Path, description = "The run's completion token (from the Prikke-Completion-Url header)")),
+    responses((status = 200, description = "Recorded", body = CompletionReceived)))]
+pub async fn complete(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions) -> Result<Json<CompletionReceived>, Problem> {
+    let now = Utc::now();
+    let parts = parts_of(method, headers, ext);
+    let ip = client_ip(&parts, state.config.trust_forwarded_for);
+    let bucket = format!("ping-ip:{}", ip.map(|i| i.to_string()).unwrap_or_else(|| "unknown".into()));
+    state.limiter.check(&state.pool, &bucket, state.config.ping_rate_per_minute, now).await?;
+    if token.len() != 32 {
+        return Err(Problem::not_found("completion URL"));
+    }
+    let mut tx = state.pool.begin().await?;
+    let done = store::completion::complete(&mut tx, &token, now).await?.ok_or_else(|| Problem::not_found("completion URL"))?;
+    tx.commit().await?;
+    let completion = match done.outcome {
+        domain::execution::CompletionPing::OnTime => CompletionOutcome::OnTime,
+        domain::execution::CompletionPing::Late => CompletionOutcome::Late,
+        domain::execution::CompletionPing::Early => CompletionOutcome::Early,
+        domain::execution::CompletionPing::Recorded => CompletionOutcome::Recorded,
+    };
+    tracing::info!(org_id = %done.org_id, execution_id = %done.execution_id, ?completion, "completion ping");
+    Ok(Json(CompletionReceived { ok: true, execution_id: done.execution_id, completion }))
 }
 
 /// Report that the job failed (the monitor goes down and alerts).

@@ -198,6 +198,7 @@ impl Dispatcher {
             held_capacity: config.prefetch_max,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
+            completion_base: format!("{}/ping/c/", config.alerts.public_url).into(),
         };
         let settings = pump::PumpSettings {
             claim_batch: config.claim_batch,

@@ -1,6 +1,6 @@
 //! Periodic housekeeping: the heartbeat (every instance), the rescuer of expired leases (every
 //! instance; SKIP LOCKED keeps them out of each other's way), and retention, late heartbeat
-//! monitors and queue-depth metrics (leader only).
+//! monitors, missed completion windows and queue-depth metrics (leader only).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +86,7 @@ pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>
         }
         queue_depth(&pool, clock.now()).await;
         monitors_overdue(&pool, clock.now()).await;
+        completions_missed(&pool, clock.now()).await;
         if last_retention.is_none_or(|t| t.elapsed() >= every) {
             last_retention = Some(std::time::Instant::now());
             if let Err(e) = retention(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
@@ -104,6 +105,18 @@ async fn monitors_overdue(pool: &PgPool, now: chrono::DateTime<Utc>) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "checking heartbeat monitors failed; retrying"),
+    }
+}
+
+/// Runs waiting for a completion ping whose window passed fail (bounded per round).
+async fn completions_missed(pool: &PgPool, now: chrono::DateTime<Utc>) {
+    match store::completion::fail_missed(pool, now, None, MONITOR_BATCH).await {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::warn!(count = ids.len(), "runs failed: their completion URL was not called within the window");
+            metrics::counter!("prikke_completions_missed_total").increment(ids.len() as u64);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "checking completion windows failed; retrying"),
     }
 }
 

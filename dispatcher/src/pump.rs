@@ -48,6 +48,9 @@ use crate::secrets::SecretCache;
 use crate::status::Status;
 use crate::wake::Wake;
 
+/// The header carrying a run's completion URL.
+pub const COMPLETION_HEADER: &str = "Prikke-Completion-Url";
+
 #[derive(Debug, Clone, Copy)]
 pub struct PumpSettings {
     pub claim_batch: usize,
@@ -76,6 +79,8 @@ pub struct Ctx {
     pub shutdown: CancellationToken,
     /// Stop waiting for in-flight deliveries; they are handed back too.
     pub hard_stop: CancellationToken,
+    /// `<public URL>/ping/c/`: a run's completion URL is this and its token.
+    pub completion_base: Arc<str>,
 }
 
 /// How many rows the next claim asks for; see the module docs.
@@ -187,6 +192,10 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     // Built and signed now, while the run waits, for the second it is due in. The body is
     // taken out of the row: from here on it lives only in the request, not twice per held run.
     let body = row.body.take();
+    // a run with a completion window tells its endpoint where to report completion
+    if let Some(token) = &row.completion_token {
+        row.headers.0.push((COMPLETION_HEADER.to_owned(), format!("{}{token}", ctx.completion_base)));
+    }
     let mut prepared = ctx.deliverer.prepare(&DeliveryRequest {
         message_id: &row.message_id.to_string(),
         method: &row.method,

@@ -4,7 +4,10 @@
 //!
 //! ```text
 //!   pending ──claim──► running ──2xx / give up / overlap or quota skip──► success | failed
-//!     ▲  │                │                                              | timeout | skipped
+//!     ▲  │                │  │                                           | timeout | skipped
+//!     │  │                │  └─ 2xx of a job with a completion window ──► waiting ──► success
+//!     │  │                │                (its completion URL is called in time) │
+//!     │  │                │                         (the window passes) ──► failed ┘
 //!     │  │                └──► pending   (retry with attempts left; lease expired and rescued;
 //!     │  │                                handed back at shutdown)
 //!     │  ├──► cancelled   (the job was disabled or deleted before the run started)
@@ -13,6 +16,8 @@
 //! ```
 //!
 //! A final status never changes again; a redelivery is a new execution of the same message.
+//! A completion ping that comes late, or after the run already ended, is recorded on the run
+//! ([`completion_ping`]) without changing its status.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +34,8 @@ use crate::names::stored_names;
 pub enum ExecutionStatus {
     Pending,
     Running,
+    /// The call succeeded; the job's endpoint has yet to call its completion URL.
+    Waiting,
     Success,
     Failed,
     Timeout,
@@ -39,6 +46,7 @@ pub enum ExecutionStatus {
 stored_names!(ExecutionStatus, "execution status" {
     Pending => "pending",
     Running => "running",
+    Waiting => "waiting",
     Success => "success",
     Failed => "failed",
     Timeout => "timeout",
@@ -49,7 +57,7 @@ stored_names!(ExecutionStatus, "execution status" {
 impl ExecutionStatus {
     /// Finished for good: it may be redelivered (as a new execution), never changed.
     pub const fn is_final(self) -> bool {
-        !matches!(self, ExecutionStatus::Pending | ExecutionStatus::Running)
+        !matches!(self, ExecutionStatus::Pending | ExecutionStatus::Running | ExecutionStatus::Waiting)
     }
 
     /// A final status that counts as the job failing (it raises `job.failed`).
@@ -62,8 +70,44 @@ impl ExecutionStatus {
         use ExecutionStatus::*;
         matches!(
             (self, next),
-            (Pending, Running | Cancelled | Skipped) | (Running, Pending | Success | Failed | Timeout | Skipped)
+            (Pending, Running | Cancelled | Skipped)
+                | (Running, Pending | Waiting | Success | Failed | Timeout | Skipped)
+                | (Waiting, Success | Failed)
         )
+    }
+}
+
+/// What a call of a run's completion URL does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionPing {
+    /// The run was waiting and the window is open: it succeeds now.
+    OnTime,
+    /// The run was waiting but its window has passed: it fails as missed (if nothing failed it
+    /// yet), and the ping is recorded as late.
+    Late,
+    /// The call has not been answered yet (or will be retried): the ping is kept, and the run
+    /// succeeds as soon as its call does.
+    Early,
+    /// The run already ended (or was completed before): the ping is only recorded.
+    Recorded,
+}
+
+/// The rule for a completion ping at `now` on a run in `status` whose window ends at `deadline`
+/// (`None` while the call has not been sent) and which was completed at `completed_at`.
+pub fn completion_ping(
+    status: ExecutionStatus,
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+    completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> CompletionPing {
+    if completed_at.is_some() {
+        return CompletionPing::Recorded;
+    }
+    match status {
+        ExecutionStatus::Waiting if deadline.is_none_or(|d| now <= d) => CompletionPing::OnTime,
+        ExecutionStatus::Waiting => CompletionPing::Late,
+        ExecutionStatus::Pending | ExecutionStatus::Running => CompletionPing::Early,
+        _ => CompletionPing::Recorded,
     }
 }
 
@@ -163,7 +207,22 @@ mod tests {
         assert!(Pending.can_become(Running) && Running.can_become(Pending), "claim, and retry / rescue / release");
         assert!(!Pending.can_become(Success) && !Pending.can_become(Failed));
         assert!(Running.can_become(Timeout) && Running.can_become(Skipped));
+        assert!(Running.can_become(Waiting) && Waiting.can_become(Success) && Waiting.can_become(Failed));
+        assert!(!Waiting.is_final() && !Waiting.can_become(Pending));
         assert_eq!(ExecutionStatus::ALL.iter().filter(|s| s.is_failure()).collect::<Vec<_>>(), vec![&Failed, &Timeout]);
+    }
+
+    #[test]
+    fn completion_pings() {
+        use ExecutionStatus::*;
+        use chrono::{TimeZone, Utc};
+        let deadline = Some(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 30).unwrap());
+        let at = |s| Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, s).unwrap();
+        assert_eq!(completion_ping(Waiting, deadline, None, at(30)), CompletionPing::OnTime, "the last second counts");
+        assert_eq!(completion_ping(Waiting, deadline, None, at(31)), CompletionPing::Late);
+        assert_eq!(completion_ping(Running, None, None, at(1)), CompletionPing::Early);
+        assert_eq!(completion_ping(Failed, deadline, None, at(45)), CompletionPing::Recorded, "missed already");
+        assert_eq!(completion_ping(Success, deadline, Some(at(5)), at(6)), CompletionPing::Recorded, "a second ping");
     }
 
     #[test]

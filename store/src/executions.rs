@@ -47,6 +47,12 @@ pub struct Execution {
     pub error: Option<String>,
     pub redelivery_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// A job's completion window: set, the call's success is not enough (see `waiting`).
+    pub completion_window_secs: Option<i32>,
+    /// When the window ends (set when the call is sent).
+    pub completion_deadline: Option<DateTime<Utc>>,
+    /// When the completion URL was first called.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl Execution {
@@ -56,10 +62,8 @@ impl Execution {
     }
 }
 
-const SELECT: &str = "SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
-        max_attempts, message_id, method, url, headers, body, timeout_secs, started_at, finished_at, duration_ms,
-        response_status, response_headers, response_body, error, redelivery_of, created_at
-   FROM executions";
+/// Every statement reads whole rows (`*`): [`Execution`] takes the columns it names.
+const SELECT: &str = "SELECT * FROM executions";
 
 /// A run to enqueue now or later (trigger, queue call, redelivery).
 #[derive(Debug, Clone)]
@@ -81,7 +85,18 @@ pub struct NewExecution<'a> {
     pub body: Option<&'a str>,
     pub timeout_secs: u32,
     pub redelivery_of: Option<Uuid>,
+    /// The job's completion window: the run gets a completion URL and waits for it after its call.
+    pub completion_window_secs: Option<u32>,
 }
+
+/// A fresh completion token for a run whose window is `$window` (NULL without one): the
+/// capability in its completion URL.
+macro_rules! completion_token {
+    ($window:literal) => {
+        concat!("CASE WHEN ", $window, " IS NULL THEN NULL ELSE replace(gen_random_uuid()::text, '-', '') END")
+    };
+}
+pub(crate) use completion_token;
 
 /// Inserts a pending execution and wakes the dispatchers (NOTIFY is delivered at commit, so
 /// inside a transaction nobody is woken for a row that may still roll back).
@@ -90,16 +105,15 @@ pub async fn enqueue(db: impl PgExecutor<'_>, e: &NewExecution<'_>) -> StoreResu
         "WITH inserted AS (
              INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
                                      retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
-                                     body, timeout_secs, redelivery_of)
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                     body, timeout_secs, redelivery_of, completion_window_secs, completion_token)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, ",
+        completion_token!("$17"),
+        ")
              RETURNING *
          ), woken AS (SELECT pg_notify('",
         due_channel!(),
         "', '') FROM inserted)
-         SELECT id, org_id, job_id, source, scheduled_for, run_at, status, status_reason, priority, attempt,
-                max_attempts, message_id, method, url, headers, body, timeout_secs, started_at, finished_at, duration_ms,
-                response_status, response_headers, response_body, error, redelivery_of, created_at
-           FROM inserted, (SELECT count(*) FROM woken) w"
+         SELECT inserted.* FROM inserted, (SELECT count(*) FROM woken) w"
     ))
     .bind(e.id)
     .bind(e.org_id)
@@ -117,6 +131,7 @@ pub async fn enqueue(db: impl PgExecutor<'_>, e: &NewExecution<'_>) -> StoreResu
     .bind(e.body)
     .bind(e.timeout_secs as i32)
     .bind(e.redelivery_of)
+    .bind(e.completion_window_secs.map(|s| s as i32))
     .fetch_one(db)
     .await?)
 }
@@ -153,6 +168,7 @@ pub async fn enqueue_spec(
             body: spec.body.as_ref().map(|b| b.as_str()),
             timeout_secs: u32::from(spec.timeout.secs()),
             redelivery_of: None,
+            completion_window_secs: spec.completion_window.map(|w| w.secs()),
         },
     )
     .await
@@ -202,10 +218,12 @@ macro_rules! redeliver_sql {
             "WITH inserted AS (
                  INSERT INTO executions (id, org_id, job_id, source, scheduled_for, run_at, priority, max_attempts,
                                          retry_base_delay_secs, retry_max_delay_secs, message_id, method, url, headers,
-                                         body, timeout_secs, redelivery_of)
+                                         body, timeout_secs, redelivery_of, completion_window_secs, completion_token)
                  SELECT coalesce($3, gen_random_uuid()), e.org_id, e.job_id, 'redelivery', $4, $4, e.priority, e.max_attempts,
                         e.retry_base_delay_secs, e.retry_max_delay_secs, e.message_id, e.method, e.url, e.headers,
-                        e.body, e.timeout_secs, e.id
+                        e.body, e.timeout_secs, e.id, e.completion_window_secs, ",
+            completion_token!("e.completion_window_secs"),
+            "
                    FROM executions e
                   WHERE e.org_id = $1 AND e.status = ANY($6) AND ",
             $filter,
@@ -216,11 +234,7 @@ macro_rules! redeliver_sql {
              ), woken AS (SELECT pg_notify('",
             due_channel!(),
             "', '') FROM inserted)
-             SELECT i.id, i.org_id, i.job_id, i.source, i.scheduled_for, i.run_at, i.status, i.status_reason, i.priority,
-                    i.attempt, i.max_attempts, i.message_id, i.method, i.url, i.headers, i.body, i.timeout_secs, i.started_at,
-                    i.finished_at, i.duration_ms, i.response_status, i.response_headers, i.response_body, i.error,
-                    i.redelivery_of, i.created_at
-               FROM inserted i JOIN executions o ON o.id = i.redelivery_of, (SELECT count(*) FROM woken) w
+             SELECT i.* FROM inserted i JOIN executions o ON o.id = i.redelivery_of, (SELECT count(*) FROM woken) w
               ORDER BY o.scheduled_for, o.id"
         )
     };
@@ -325,6 +339,7 @@ mod tests {
             body: Some("{}"),
             timeout_secs: 30,
             redelivery_of: None,
+            completion_window_secs: None,
         }
     }
 

@@ -24,7 +24,7 @@ pub const DUE_CHANNEL: &str = due_channel!();
 /// run due at 18.8079 s was announced for 18.807 s, and the claim loop, woken then with its
 /// prefetch window ending just before the run, found nothing and slept until its poll.
 pub fn due_payload(at: DateTime<Utc>) -> String {
-    let ms = at.timestamp_millis() + i64::from(at.timestamp_subsec_nanos() % 1_000_000 != 0);
+    let ms = at.timestamp_millis() + i64::from(!at.timestamp_subsec_nanos().is_multiple_of(1_000_000));
     ms.to_string()
 }
 

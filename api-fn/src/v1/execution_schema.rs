@@ -57,6 +57,48 @@ pub struct ExecutionView {
     /// The execution this one redelivers.
     pub redelivery_of: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// For a job with a completion window: whether its endpoint reported completion in time.
+    pub completion: Option<CompletionView>,
+}
+
+/// Where a run's completion stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionState {
+    /// The call has not been answered yet.
+    NotStarted,
+    /// The call succeeded; the completion URL has not been called yet.
+    Waiting,
+    /// Called within the window.
+    Completed,
+    /// Called after the window.
+    Late,
+    /// Not called within the window.
+    Missed,
+}
+
+/// The completion part of a run of a job with a completion window.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompletionView {
+    pub window_secs: i32,
+    /// When the window ends (the call was sent at its start).
+    pub deadline: Option<DateTime<Utc>>,
+    /// When the completion URL was first called.
+    pub completed_at: Option<DateTime<Utc>>,
+    pub state: CompletionState,
+}
+
+fn completion_of(e: &store::executions::Execution) -> Option<CompletionView> {
+    let window_secs = e.completion_window_secs?;
+    let answered_ok = e.response_status.is_some_and(|s| (200..300).contains(&s));
+    let state = match (e.status, e.completed_at, e.completion_deadline) {
+        (ExecutionStatus::Waiting, _, _) => CompletionState::Waiting,
+        (_, Some(at), Some(deadline)) if at > deadline => CompletionState::Late,
+        (_, Some(_), _) => CompletionState::Completed,
+        (ExecutionStatus::Failed, None, Some(_)) if answered_ok => CompletionState::Missed,
+        _ => CompletionState::NotStarted,
+    };
+    Some(CompletionView { window_secs, deadline: e.completion_deadline, completed_at: e.completed_at, state })
 }
 
 /// A finished attempt of an execution.
@@ -114,6 +156,7 @@ impl From<&store::executions::Execution> for ExecutionView {
             error: e.error.clone(),
             redelivery_of: e.redelivery_of,
             created_at: e.created_at,
+            completion: completion_of(e),
         }
     }
 }

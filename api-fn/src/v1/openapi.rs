@@ -28,7 +28,7 @@ use crate::{health, pings};
         monitors::create, monitors::list, monitors::get, monitors::update, monitors::delete,
         channels::create, channels::list, channels::get, channels::update, channels::delete, channels::test,
         usage::usage, secrets::list, secrets::rotate,
-        pings::success, pings::start, pings::fail,
+        pings::success, pings::start, pings::fail, pings::complete,
         health::health, serve,
     ),
     components(schemas(Problem, FieldProblem, job_schema::JobView, execution_schema::ExecutionView)),

@@ -112,6 +112,7 @@ pub async fn queue_with_timeout(
             body: Some(r#"{"hello":"prikke"}"#),
             timeout_secs,
             redelivery_of: None,
+            completion_window_secs: None,
         },
     )
     .await

@@ -40,6 +40,8 @@ pub struct Claimed {
     pub priority: i16,
     pub skip_if_running: bool,
     pub tier: Tier,
+    /// The capability of the run's completion URL (jobs with a completion window).
+    pub completion_token: Option<String>,
 }
 
 /// A claimed execution whose row does not decode (a bad retry policy, source, tier or timeout).
@@ -70,6 +72,7 @@ struct ClaimedRow {
     priority: i16,
     skip_if_running: bool,
     tier: String,
+    completion_token: Option<String>,
 }
 
 impl ClaimedRow {
@@ -98,6 +101,7 @@ impl ClaimedRow {
                 run_at: self.run_at,
                 priority: self.priority,
                 skip_if_running: self.skip_if_running,
+                completion_token: self.completion_token,
             })
         })();
         let (id, attempt) = (self.id, self.attempt);
@@ -130,7 +134,7 @@ pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
       WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
      RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
                e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
-               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier";
+               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token";
 
 /// Claims up to `limit` pending executions with `run_at <= horizon` (highest priority first, then
 /// most overdue), leasing them to `me` until `max(run_at, now) + timeout + lease_margin`.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::StoreResult;
 
 /// The scheduled time of the earliest run of `job_id`, scheduled before `scheduled_for`, that is
-/// still running (other than `id`); `None` when there is none.
+/// still running, or waiting for its completion ping (other than `id`); `None` when there is none.
 pub async fn previous_still_running(
     db: impl PgExecutor<'_>,
     job_id: Uuid,
@@ -17,7 +17,7 @@ pub async fn previous_still_running(
 ) -> StoreResult<Option<DateTime<Utc>>> {
     Ok(sqlx::query_scalar(
         "SELECT scheduled_for FROM executions
-          WHERE job_id = $1 AND status = 'running' AND id <> $2 AND scheduled_for < $3
+          WHERE job_id = $1 AND status IN ('running', 'waiting') AND id <> $2 AND scheduled_for < $3
           ORDER BY scheduled_for LIMIT 1",
     )
     .bind(job_id)

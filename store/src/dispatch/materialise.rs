@@ -167,18 +167,23 @@ pub async fn insert_runs(tx: &mut PgConnection, runs: &[PlannedRun], now: DateTi
     let priority: Vec<i16> = runs.iter().map(|r| r.priority).collect();
     let skipped: Vec<Option<String>> = runs.iter().map(|r| r.skipped.clone()).collect();
     let inserted = sqlx::query(
-        "INSERT INTO executions (id, message_id, org_id, job_id, source, scheduled_for, run_at, status, status_reason,
+        concat!(
+            "INSERT INTO executions (id, message_id, org_id, job_id, source, scheduled_for, run_at, status, status_reason,
                                  finished_at, priority, max_attempts, retry_base_delay_secs, retry_max_delay_secs,
-                                 method, url, headers, body, timeout_secs, skip_if_running)
+                                 method, url, headers, body, timeout_secs, skip_if_running, completion_window_secs,
+                                 completion_token)
          SELECT v.id, v.id, j.org_id, j.id, 'schedule', v.at, v.at,
                 CASE WHEN v.reason IS NULL THEN 'pending' ELSE 'skipped' END, v.reason,
                 CASE WHEN v.reason IS NULL THEN NULL ELSE $5 END,
                 v.priority, j.retry_max_attempts, j.retry_base_delay_secs, j.retry_max_delay_secs,
-                j.method, j.url, j.headers, j.body, j.timeout_secs, j.overlap = 'skip'
+                j.method, j.url, j.headers, j.body, j.timeout_secs, j.overlap = 'skip', j.completion_window_secs, ",
+            crate::executions::completion_token!("j.completion_window_secs"),
+            "
            FROM (SELECT gen_random_uuid() AS id, * FROM unnest($1::uuid[], $2::timestamptz[], $3::smallint[], $4::text[])
                    AS u(job_id, at, priority, reason)) v
            JOIN jobs j ON j.id = v.job_id
-         ON CONFLICT (job_id, scheduled_for) WHERE source = 'schedule' DO NOTHING",
+         ON CONFLICT (job_id, scheduled_for) WHERE source = 'schedule' DO NOTHING"
+        ),
     )
     .bind(&job_ids)
     .bind(&at)

@@ -131,7 +131,14 @@ pub async fn record(tx: &mut PgConnection, me: &str, batch: &[Outcome]) -> Store
         let (finished, alerts): (i64, i64) = sqlx::query_as(
             "WITH done AS (
                  UPDATE executions e
-                    SET status = v.status, status_reason = v.reason, started_at = coalesce(v.started_at, e.started_at),
+                    -- a successful call of a run with a completion window waits for its ping
+                    -- (unless the ping came first)
+                    SET status = CASE WHEN v.status = 'success' AND e.completion_window_secs IS NOT NULL
+                                           AND e.completed_at IS NULL THEN 'waiting' ELSE v.status END,
+                        completion_deadline = CASE WHEN e.completion_window_secs IS NULL THEN e.completion_deadline
+                                                   ELSE coalesce(v.started_at, v.finished_at)
+                                                        + make_interval(secs => e.completion_window_secs) END,
+                        status_reason = v.reason, started_at = coalesce(v.started_at, e.started_at),
                         finished_at = v.finished_at, duration_ms = v.duration_ms, response_status = v.response_status,
                         response_headers = v.response_headers, response_body = v.response_body, error = v.error,
                         lease_expires_at = NULL, leased_by = NULL

@@ -15,7 +15,7 @@ pub async fn delete_old_executions(db: impl PgExecutor<'_>, tier: Tier, cutoff: 
         "DELETE FROM executions WHERE id IN (
              SELECT e.id FROM organizations o
                JOIN executions e ON e.org_id = o.id AND e.created_at < $2
-              WHERE o.tier = $1 AND e.status NOT IN ('pending', 'running')
+              WHERE o.tier = $1 AND e.status NOT IN ('pending', 'running', 'waiting')
               LIMIT $3)",
         tier,
         cutoff,

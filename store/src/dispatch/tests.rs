@@ -52,6 +52,7 @@ async fn enqueue(pool: &PgPool, org_id: Uuid, at: DateTime<Utc>, priority: i16) 
             body: None,
             timeout_secs: 30,
             redelivery_of: None,
+            completion_window_secs: None,
         },
     )
     .await
@@ -460,4 +461,101 @@ async fn a_job_alerts_when_it_starts_failing_and_when_it_recovers_not_for_every_
     let mut tx = pool.begin().await.unwrap();
     assert_eq!(record(&mut tx, ME, &fails).await.unwrap().alerts, 2, "each failed queued call alerts");
     tx.commit().await.unwrap();
+}
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn completion_windows_wait_for_the_ping_and_fail_when_it_does_not_come(pool: PgPool) {
+    use crate::completion::{complete, fail_missed};
+    use domain::execution::CompletionPing;
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let mut with_window = cron_job("0 * * * *");
+    with_window["completion_window_secs"] = serde_json::json!(30);
+    let job_id = job(&pool, o, with_window, None).await;
+    let plain = job(&pool, o, cron_job("0 * * * *"), None).await;
+    let mut tx = pool.begin().await.unwrap();
+    let mut runs: Vec<PlannedRun> =
+        (0..4).map(|h| PlannedRun { job_id, scheduled_for: now + Duration::hours(h), priority: 120, skipped: None }).collect();
+    runs.push(PlannedRun { job_id: plain, scheduled_for: now + Duration::hours(5), priority: 120, skipped: None });
+    insert_runs(&mut tx, &runs, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let alerts = |kind: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM alert_events WHERE kind = $1").bind(kind).fetch_one(&pool).await.unwrap()
+        }
+    };
+    // claims run `hour`, answers it 200 at its time, and returns it with its completion token
+    let answer = |hour: i64| {
+        let pool = pool.clone();
+        async move {
+            let at = now + Duration::hours(hour);
+            let c = claim_now(&pool, ME, at, 1).await.remove(0);
+            let mut tx = pool.begin().await.unwrap();
+            let ok = Finished { record: record_of(c.id, 1, at, Some(200)), status: ExecutionStatus::Success, reason: None };
+            record(&mut tx, ME, &[Outcome::Finished(ok)]).await.unwrap();
+            tx.commit().await.unwrap();
+            (c.id, c.completion_token, at)
+        }
+    };
+    let ping = |token: String, at: DateTime<Utc>| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            let done = complete(&mut tx, &token, at).await.unwrap().expect("a known token");
+            tx.commit().await.unwrap();
+            done.outcome
+        }
+    };
+
+    // 1. answered, then pinged within the window: waiting, then success
+    let (first, token, at) = answer(0).await;
+    let token = token.expect("a run of a job with a window has a completion token");
+    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    assert_eq!(status_of(&pool, first).await.0, "waiting", "a 2xx is not enough");
+    let deadline: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT completion_deadline FROM executions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
+    assert_eq!(deadline, Some(at + Duration::seconds(30)), "the window counts from when the call was sent");
+    assert_eq!(ping(token.clone(), at + Duration::seconds(10)).await, CompletionPing::OnTime);
+    assert_eq!(status_of(&pool, first).await.0, "success");
+    assert_eq!(ping(token, at + Duration::seconds(11)).await, CompletionPing::Recorded, "a second ping changes nothing");
+
+    // 2. never pinged: the chore fails it once the window has passed, and the job alerts
+    let (second, token, at) = answer(1).await;
+    assert!(fail_missed(&pool, at + Duration::seconds(30), None, 10).await.unwrap().is_empty(), "the last second is still in");
+    assert_eq!(fail_missed(&pool, at + Duration::seconds(31), None, 10).await.unwrap(), vec![second]);
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM executions WHERE id = $1").bind(second).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap().contains("did not call its completion URL within the 30 s window"));
+    assert_eq!(alerts("completion_missed").await, 1);
+    assert_eq!(ping(token.unwrap(), at + Duration::seconds(40)).await, CompletionPing::Recorded, "too late, and already failed");
+    assert_eq!(status_of(&pool, second).await.0, "failed");
+
+    // 3. pinged late, before the chore saw it: it fails there and then; the job was failing
+    // already, so no second alert
+    let (third, token, at) = answer(2).await;
+    assert_eq!(ping(token.unwrap(), at + Duration::seconds(45)).await, CompletionPing::Late);
+    let (status, completed_at): (String, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT status, completed_at FROM executions WHERE id = $1").bind(third).fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), completed_at), ("failed", Some(at + Duration::seconds(45))));
+    assert_eq!(alerts("completion_missed").await, 1);
+
+    // 4. pinged while its call was still running: it succeeds as soon as the call does, and
+    // the job recovers
+    let at = now + Duration::hours(3);
+    let c = claim_now(&pool, ME, at, 1).await.remove(0);
+    assert_eq!(ping(c.completion_token.clone().unwrap(), at).await, CompletionPing::Early);
+    let mut tx = pool.begin().await.unwrap();
+    let ok = Finished { record: record_of(c.id, 1, at, Some(200)), status: ExecutionStatus::Success, reason: None };
+    record(&mut tx, ME, &[Outcome::Finished(ok)]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(status_of(&pool, c.id).await.0, "success");
+    assert_eq!(alerts("job_recovered").await, 1);
+
+    // a job without a window: no token, and a 2xx is a success
+    let (plain_run, token, _) = answer(5).await;
+    assert_eq!((token, status_of(&pool, plain_run).await.0.as_str()), (None, "success"));
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(complete(&mut tx, "0123456789abcdef0123456789abcdef", now).await.unwrap(), None, "an unknown token");
 }
