@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
