@@ -107,3 +107,65 @@ async fn the_unsubscribe_link_asks_then_turns_the_channel_off(pool: PgPool) {
     let unknown = api.send(Request::builder().method("POST").uri("/app/unsubscribe/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+/// A job's own say over its alerts (`notifications`): muted, or its own channels of the
+/// organization; unknown or foreign channel ids are refused field by field, in every write path;
+/// deleting a listed channel takes it out of the list.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_job_is_muted_or_alerts_its_own_channels(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Pro).await;
+    let other = api.org("other", Tier::Pro).await;
+    let key = &org.api_key;
+    let mine = api.post("/api/v1/notification-channels", key, json!({"kind": "email", "target": "ops@example.com"})).await.id();
+    let second = api.post("/api/v1/notification-channels", key, json!({"kind": "webhook", "target": "https://example.com/alerts"})).await.id();
+    let foreign = api.post("/api/v1/notification-channels", &other.api_key, json!({"kind": "email", "target": "x@example.com"})).await.id();
+    let job = |notifications: serde_json::Value| {
+        let mut j = support::hourly("report");
+        j["notifications"] = notifications;
+        j
+    };
+
+    let listed = api.post("/api/v1/jobs", key, job(json!({"channels": [mine, second]}))).await;
+    assert_eq!(listed.status, StatusCode::CREATED, "{listed:?}");
+    assert_eq!(listed.json["notifications"], json!({"channels": [mine, second]}));
+    let id = listed.id();
+    let muted = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), key, Some(json!({"notifications": {"mute": true}}))).await;
+    assert_eq!(muted.json["notifications"], json!({"mute": true}), "{muted:?}");
+    let reset = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), key, Some(json!({"notifications": null}))).await;
+    assert_eq!(reset.json["notifications"], json!(null), "null: the organization's channels again");
+    let plain = api.post("/api/v1/jobs", key, support::hourly("plain")).await;
+    assert_eq!(plain.json["notifications"], json!(null));
+
+    // refused, field by field, and nothing changes
+    let unknown = "0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5b";
+    let r = api.post("/api/v1/jobs", key, job(json!({"channels": [mine, foreign, "nope", unknown]}))).await;
+    assert_eq!((r.status, r.problem()), (StatusCode::UNPROCESSABLE_ENTITY, "validation"), "{r:?}");
+    assert_eq!(r.field_errors(), vec![("notifications.channels[2]".into(), "notifications_channel_id".into())], "syntax first");
+    let r = api.post("/api/v1/jobs", key, job(json!({"channels": [mine, foreign, unknown]}))).await;
+    assert_eq!(
+        r.field_errors(),
+        vec![
+            ("notifications.channels[1]".into(), "notifications_channel_unknown".into()),
+            ("notifications.channels[2]".into(), "notifications_channel_unknown".into())
+        ],
+        "another organization's channel is as unknown as a made-up one"
+    );
+    let r = api.post("/api/v1/jobs", key, job(json!({"mute": true, "channels": [mine]}))).await;
+    assert_eq!(r.field_errors(), vec![("notifications".into(), "notifications_conflict".into())]);
+    let r = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), key, Some(json!({"notifications": {"channels": [foreign]}}))).await;
+    assert_eq!(r.field_errors(), vec![("notifications.channels[0]".into(), "notifications_channel_unknown".into())]);
+    let mut synced = job(json!({"channels": [foreign]}));
+    synced["key"] = json!("k");
+    let r = api.call(Method::PUT, "/api/v1/sync", key, Some(json!({"jobs": [synced]}))).await;
+    assert_eq!(r.field_errors(), vec![("jobs[0].notifications.channels[0]".into(), "notifications_channel_unknown".into())]);
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(jobs, 2, "nothing was written");
+
+    // deleting a listed channel takes it out; deleting the last one leaves the default
+    api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), key, Some(json!({"notifications": {"channels": [mine, second]}}))).await;
+    api.call(Method::DELETE, &format!("/api/v1/notification-channels/{mine}"), key, None).await;
+    assert_eq!(api.get(&format!("/api/v1/jobs/{id}"), key).await.json["notifications"], json!({"channels": [second]}));
+    api.call(Method::DELETE, &format!("/api/v1/notification-channels/{second}"), key, None).await;
+    assert_eq!(api.get(&format!("/api/v1/jobs/{id}"), key).await.json["notifications"], json!(null));
+}

@@ -60,7 +60,7 @@ async fn a_failing_job_alerts_every_channel_once_and_its_recovery_once(pool: PgP
     let subject = mail["subject"].as_str().unwrap();
     assert_eq!(subject, "[Prikke] job \"nightly report\" failed: HTTP 503");
     let text = mail["text"].as_str().unwrap();
-    for needle in ["Last status code: 503", "Attempts: 2", &format!("https://prikke.test/api/v1/executions/{failed}"), "PATCH /api/v1/notification-channels/"] {
+    for needle in ["Last status code: 503", "Attempts: 2", &format!("https://prikke.test/api/v1/executions/{failed}"), "PATCH /api/v1/notification-channels/", &format!("PATCH /api/v1/jobs/{} with {{\"notifications\": {{\"mute\": true}}}}", job.id)] {
         assert!(text.contains(needle), "{needle:?} not in the e-mail:\n{text}");
     }
     assert!(mail["html"].as_str().unwrap().contains("Last status code"));

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use domain::job::{HeaderInput, HeadersInput, JobDraft, JobSpec, restore};
+use domain::job::{HeaderInput, HeadersInput, JobAlerts, JobAlertsInput, JobDraft, JobSpec, restore};
 use domain::retry::RetryPolicyInput;
 use domain::schedule::ScheduleSpec;
 use sqlx::postgres::PgArguments;
@@ -32,7 +32,7 @@ pub struct Job {
 /// The columns a write sets, after `org_id` and `id`, with each one's Postgres type: the one list
 /// every statement here is built from. A new job column is added here, to [`Columns`] (how a
 /// spec is stored), to [`JobRow`] and its decoding, and to [`bind_columns`].
-const WRITTEN: [(&str, &str); 21] = [
+const WRITTEN: [(&str, &str); 23] = [
     ("key", "text"),
     ("name", "text"),
     ("url", "text"),
@@ -53,6 +53,8 @@ const WRITTEN: [(&str, &str); 21] = [
     ("catch_up_cap", "int2"),
     ("overlap", "text"),
     ("completion_window_secs", "int4"),
+    ("alerts_muted", "bool"),
+    ("alert_channel_ids", "jsonb"),
     ("next_run_at", "timestamptz"),
 ];
 
@@ -131,6 +133,8 @@ struct JobRow {
     catch_up_cap: i16,
     overlap: String,
     completion_window_secs: Option<i32>,
+    alerts_muted: bool,
+    alert_channel_ids: Option<sqlx::types::Json<Vec<String>>>,
     next_run_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -166,11 +170,17 @@ impl TryFrom<JobRow> for Job {
             catch_up: Some(catch_up.into()),
             overlap: Some(overlap),
             completion_window_secs: r.completion_window_secs.and_then(|s| u32::try_from(s).ok()),
+            notifications: alerts_input(r.alerts_muted, r.alert_channel_ids.map(|ids| ids.0)),
             schedule: Some(schedule),
         };
         let spec = restore(&draft).map_err(|e| corrupt(&e.to_string()))?;
         Ok(Job { id: r.id, org_id: r.org_id, spec, next_run_at: r.next_run_at, created_at: r.created_at, updated_at: r.updated_at })
     }
+}
+
+/// The `notifications` field the two alert columns stand for.
+fn alerts_input(muted: bool, channels: Option<Vec<String>>) -> Option<JobAlertsInput> {
+    (muted || channels.is_some()).then(|| JobAlertsInput { mute: muted.then_some(true), channels })
 }
 
 /// One job's written columns as stored, in [`WRITTEN`]'s order.
@@ -194,6 +204,8 @@ struct Columns {
     catch_up: (&'static str, i16),
     overlap: &'static str,
     completion_window_secs: Option<i32>,
+    alerts_muted: bool,
+    alert_channel_ids: Option<sqlx::types::Json<Vec<String>>>,
     next_run_at: Option<DateTime<Utc>>,
 }
 
@@ -220,6 +232,11 @@ impl Columns {
             catch_up: catch_up_columns(spec.catch_up),
             overlap: overlap_column(spec.overlap),
             completion_window_secs: spec.completion_window.map(|w| w.secs() as i32),
+            alerts_muted: spec.alerts == JobAlerts::Muted,
+            alert_channel_ids: match &spec.alerts {
+                JobAlerts::Channels(ids) => Some(sqlx::types::Json(ids.iter().map(Uuid::to_string).collect())),
+                _ => None,
+            },
             next_run_at,
         }
     }
@@ -252,6 +269,8 @@ fn bind_columns<'q, O>(q: QueryAs<'q, Postgres, O, PgArguments>, cols: &'q [Colu
         .bind(each(cols, |c| c.catch_up.1))
         .bind(each(cols, |c| c.overlap))
         .bind(each(cols, |c| c.completion_window_secs))
+        .bind(each(cols, |c| c.alerts_muted))
+        .bind(each(cols, |c| c.alert_channel_ids.as_ref()))
         .bind(each(cols, |c| c.next_run_at))
 }
 
@@ -430,6 +449,7 @@ mod tests {
             "body": "{\"a\":1}", "timeout_secs": 120, "enabled": true,
             "retry": {"max_attempts": 3, "base_delay_secs": 5, "max_delay_secs": 60},
             "catch_up": {"mode": "run_all", "cap": 7}, "overlap": "skip", "completion_window_secs": 600,
+            "notifications": {"channels": ["0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5c", "0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5b"]},
             "schedule": {"kind": "cron", "expr": "30 2 * * *", "timezone": "Europe/Oslo"}
         }))
     }
@@ -502,6 +522,9 @@ mod tests {
         assert_eq!(updated.spec, once);
         assert!(updated.updated_at >= job.updated_at);
         assert_eq!(by_key(&pool, org.id, "nightly").await.unwrap(), None, "key cleared by the update");
+        let mut muted = once.clone();
+        muted.alerts = domain::job::JobAlerts::Muted;
+        assert_eq!(update(&pool, org.id, job.id, &muted, None).await.unwrap().unwrap().spec.alerts, domain::job::JobAlerts::Muted);
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]

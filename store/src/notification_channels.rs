@@ -117,9 +117,36 @@ pub async fn list(db: impl PgExecutor<'_>, org_id: Uuid, before: Option<(DateTim
 }
 
 /// Deletes a channel (and its pending sends). False when not found.
+///
+/// Jobs that list it in their own channels stop listing it, in the same statement; a job whose
+/// list this empties goes back to the organization's channels (its alerts are never silenced by
+/// deleting a channel; muting is a choice of its own).
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let sql = "DELETE FROM notification_channels WHERE org_id = $1 AND id = $2";
-    Ok(sqlx::query(sql).bind(org_id).bind(id).execute(db).await?.rows_affected() == 1)
+    let sql = "WITH gone AS (
+                   DELETE FROM notification_channels WHERE org_id = $1 AND id = $2 RETURNING id
+               ), unlisted AS (
+                   UPDATE jobs SET alert_channel_ids = nullif(alert_channel_ids - $2::text, '[]'::jsonb), updated_at = now()
+                    WHERE org_id = $1 AND alert_channel_ids ? $2::text AND EXISTS (SELECT 1 FROM gone)
+               )
+               SELECT count(*) FROM gone";
+    let deleted: i64 = sqlx::query_scalar(sql).bind(org_id).bind(id).fetch_one(db).await?;
+    Ok(deleted == 1)
+}
+
+/// Those of `ids` that are not channels of the organization (in the order given).
+pub async fn not_found(db: impl PgExecutor<'_>, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT x.id FROM unnest($2::uuid[]) WITH ORDINALITY AS x(id, n)
+          WHERE NOT EXISTS (SELECT 1 FROM notification_channels c WHERE c.org_id = $1 AND c.id = x.id)
+          ORDER BY x.n",
+    )
+    .bind(org_id)
+    .bind(ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The channel an unsubscribe token names: (organization name, target).

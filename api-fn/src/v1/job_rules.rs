@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::auth::Tenant;
-use crate::problem::Problem;
+use crate::problem::{FieldProblem, Problem};
 
 /// Loads a job of the tenant or answers 404.
 pub async fn find(db: impl sqlx::PgExecutor<'_>, tenant: &Tenant, id: Uuid) -> Result<store::jobs::Job, Problem> {
@@ -44,6 +44,41 @@ pub fn validate(draft: &JobDraft, tier: domain::tier::Tier, now: DateTime<Utc>, 
         many => format!("{} fields are invalid; see errors", many.len()),
     };
     Err(Problem::validation(detail, errors))
+}
+
+/// The field errors of every channel a job lists that is not one of the organization's, for
+/// each job given with the prefix of its fields (one query for all of them).
+pub async fn unknown_channels(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, jobs: &[(&JobDraft, &JobSpec, String)]) -> Result<Vec<FieldProblem>, Problem> {
+    let listed: Vec<Uuid> = jobs.iter().flat_map(|(_, spec, _)| spec.alerts.channel_ids().iter().copied()).collect();
+    let missing = store::notification_channels::not_found(db, org_id, &listed).await?;
+    let mut errors = Vec::new();
+    for (draft, _, prefix) in jobs {
+        let given = draft.notifications.as_ref().and_then(|n| n.channels.as_ref()).map(Vec::as_slice).unwrap_or_default();
+        let mut named = Vec::new();
+        for (i, s) in given.iter().enumerate() {
+            let Ok(id) = Uuid::parse_str(s.trim()) else { continue };
+            if missing.contains(&id) && !named.contains(&id) {
+                named.push(id);
+                errors.push(FieldProblem {
+                    field: format!("{prefix}notifications.channels[{i}]"),
+                    code: "notifications_channel_unknown".into(),
+                    message: format!("no notification channel of this organization has the id {id}"),
+                });
+            }
+        }
+    }
+    Ok(errors)
+}
+
+/// Refuses a job that lists a channel the organization does not have.
+pub async fn ensure_channels(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, draft: &JobDraft, spec: &JobSpec) -> Result<(), Problem> {
+    if spec.alerts.channel_ids().is_empty() {
+        return Ok(());
+    }
+    match unknown_channels(db, org_id, &[(draft, spec, String::new())]).await?.as_slice() {
+        [] => Ok(()),
+        errors => Err(Problem::validation(format!("{}: {}", errors[0].field, errors[0].message), errors.to_vec())),
+    }
 }
 
 /// Refuses when adding `adding` jobs would pass the plan's job count. On a plan with a limit

@@ -4,7 +4,7 @@
 //! the OpenAPI document, and a test keeps their field names equal to the draft's.
 
 use chrono::{DateTime, Utc};
-use domain::job::{CatchUp, Overlap};
+use domain::job::{CatchUp, JobAlerts, Overlap};
 use domain::retry::RetryPolicyInput;
 use domain::schedule::Schedule;
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,20 @@ pub struct CatchUpPolicy {
 pub enum OverlapPolicy {
     Allow,
     Skip,
+}
+
+/// Who gets a job's alerts instead of all of the organization's notification channels: nobody
+/// (`{"mute": true}`), or only the channels listed (`{"channels": [...]}`, 1 to 20 channel ids of
+/// the organization; each still takes only the events it takes). Not both. A channel deleted
+/// later drops out of the list; a list left empty means the organization's channels again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobNotifications {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 20, min_items = 1)]
+    pub channels: Option<Vec<Uuid>>,
 }
 
 /// An hourly, daily or weekly preset; stored as the cron expression it stands for.
@@ -158,6 +172,8 @@ pub struct JobInput {
     /// The endpoint must ping back within this many seconds of a run's start (10 to 86400).
     #[schema(minimum = 10, maximum = 86400)]
     pub completion_window_secs: Option<u32>,
+    /// Default: the organization's channels.
+    pub notifications: Option<JobNotifications>,
     pub schedule: ScheduleInput,
 }
 
@@ -183,6 +199,7 @@ pub struct JobPatch {
     pub overlap: Option<OverlapPolicy>,
     #[schema(minimum = 10, maximum = 86400)]
     pub completion_window_secs: Option<u32>,
+    pub notifications: Option<JobNotifications>,
     pub schedule: Option<ScheduleInput>,
 }
 
@@ -224,6 +241,8 @@ pub struct JobView {
     pub catch_up: CatchUpPolicy,
     pub overlap: OverlapPolicy,
     pub completion_window_secs: Option<u32>,
+    /// Null: the organization's channels get this job's alerts.
+    pub notifications: Option<JobNotifications>,
     pub schedule: ScheduleView,
     /// Plain-language description, e.g. "every day at 09:00 (Europe/Oslo)".
     pub schedule_description: String,
@@ -273,6 +292,11 @@ impl From<&store::jobs::Job> for JobView {
                 Overlap::Skip => OverlapPolicy::Skip,
             },
             completion_window_secs: spec.completion_window.map(|w| w.secs()),
+            notifications: match &spec.alerts {
+                JobAlerts::OrgChannels => None,
+                JobAlerts::Muted => Some(JobNotifications { mute: Some(true), channels: None }),
+                JobAlerts::Channels(ids) => Some(JobNotifications { mute: None, channels: Some(ids.clone()) }),
+            },
             schedule: ScheduleView::from(&spec.schedule),
             schedule_description: spec.schedule.describe(),
             interval_minutes: spec.interval_minutes,
@@ -308,6 +332,7 @@ mod tests {
             catch_up: Some(domain::job::CatchUpInput { mode: domain::job::CatchUpMode::Skip, cap: None }),
             overlap: Some(Overlap::Allow),
             completion_window_secs: Some(10),
+            notifications: Some(domain::job::JobAlertsInput { mute: Some(true), channels: Some(vec![]) }),
             schedule: Some(domain::schedule::ScheduleSpec::Once { at: Utc::now() }),
             ..Default::default()
         };
@@ -317,5 +342,8 @@ mod tests {
         let retry: BTreeSet<String> =
             serde_json::to_value(draft.retry.unwrap()).unwrap().as_object().unwrap().keys().cloned().collect();
         assert_eq!(schema_properties::<Retry>(), retry);
+        let notifications: BTreeSet<String> =
+            serde_json::to_value(draft.notifications.unwrap()).unwrap().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(schema_properties::<JobNotifications>(), notifications);
     }
 }

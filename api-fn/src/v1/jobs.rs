@@ -41,6 +41,7 @@ pub async fn create(State(state): State<AppState>, tenant: Tenant, key: Idempote
     let draft: JobDraft = body.parse()?;
     let now = Utc::now();
     let spec = job_rules::validate(&draft, tenant.tier, now, None, "")?;
+    job_rules::ensure_channels(&state.pool, tenant.org_id, &draft, &spec).await?;
     let id = job_rules::new_id();
     let cursor = job_rules::first_cursor(&spec, now);
     if key.0.is_none() && tenant.tier.limits().max_jobs.is_none() {
@@ -104,6 +105,7 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     let old = store::jobs::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("job"))?;
     let draft = merge(&old.spec.to_draft(), patch)?;
     let spec = job_rules::validate(&draft, tenant.tier, now, Some(&old.spec), "")?;
+    job_rules::ensure_channels(&mut *tx, tenant.org_id, &draft, &spec).await?;
     let job = job_rules::apply_update(&mut tx, &old, &spec, now).await?;
     tx.commit().await?;
     Ok(Json(JobView::from(&job)))

@@ -93,16 +93,22 @@ pub async fn sync(
     // Validate everything first, reporting every field of every job.
     let mut errors: Vec<FieldProblem> = Vec::new();
     let mut desired: BTreeMap<String, JobSpec> = BTreeMap::new();
+    let mut listing_channels = Vec::new();
     for (i, draft) in req.jobs.iter().enumerate() {
         let key = draft.key.clone().unwrap_or_default();
         let previous = by_key.get(key.as_str()).map(|j| &j.spec);
         match job_rules::validate(draft, org.tier, now, previous, &format!("jobs[{i}].")) {
             Ok(spec) => {
+                if !spec.alerts.channel_ids().is_empty() {
+                    listing_channels.push((draft, spec.clone(), format!("jobs[{i}].")));
+                }
                 desired.insert(key, spec);
             }
             Err(p) => errors.extend(p.errors),
         }
     }
+    let listing: Vec<(&JobDraft, &JobSpec, String)> = listing_channels.iter().map(|(d, s, p)| (*d, s, p.clone())).collect();
+    errors.extend(job_rules::unknown_channels(&mut *tx, tenant.org_id, &listing).await?);
     if !errors.is_empty() {
         return Err(Problem::validation(format!("{} fields are invalid; see errors", errors.len()), errors));
     }

@@ -43,12 +43,16 @@ fn stamp(at: DateTime<Utc>) -> String {
 }
 
 fn footer(send: &Send) -> String {
-    format!(
+    let channel = format!(
         "Sent by Prikke to the notification channel {} of {}. To stop these messages, disable it: PATCH /api/v1/notification-channels/{} with {{\"enabled\": false}}.",
         send.channel_name.as_deref().map_or_else(|| send.channel_id.to_string(), |n| format!("\"{n}\"")),
         send.org_name,
         send.channel_id
-    )
+    );
+    match send.alert.as_ref().and_then(|a| a.job.as_ref()) {
+        Some((job, _)) => format!("{channel} To mute only this job: PATCH /api/v1/jobs/{job} with {{\"notifications\": {{\"mute\": true}}}}."),
+        None => channel,
+    }
 }
 
 /// The subject of an alert: what happened to what.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::alerts::{JobAlerts, JobAlertsInput};
 use super::field_error::{ErrorCode, FieldError, ValidationErrors};
 use super::fields::{CompletionWindow, JobBody, JobBodyError, JobKey, JobName, TimeoutSecs};
 use super::headers::{HeadersInput, JobHeaders};
@@ -27,6 +28,7 @@ use crate::tier::Tier;
 /// | `catch_up`               | `{"mode": "run_once"}`                                    |
 /// | `overlap`                | `"allow"`                                                 |
 /// | `completion_window_secs` | none (no ping-back expected)                              |
+/// | `notifications`          | the organization's channels (see [`JobAlerts`])           |
 ///
 /// **Why POST by default:** every call is a Standard Webhooks delivery, which the
 /// specification defines as a POST, and receivers built with its libraries expect one. A plain
@@ -60,6 +62,8 @@ pub struct JobDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_window_secs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<JobAlertsInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleSpec>,
 }
 
@@ -82,6 +86,8 @@ pub struct JobSpec {
     pub catch_up: CatchUp,
     pub overlap: Overlap,
     pub completion_window: Option<CompletionWindow>,
+    /// Who hears about this job's alerts.
+    pub alerts: JobAlerts,
     pub schedule: Schedule,
     /// Derived from `schedule` (`None` for one-time jobs); drives priority and tier checks.
     pub interval_minutes: Option<u32>,
@@ -104,6 +110,7 @@ impl JobSpec {
             catch_up: Some(self.catch_up.into()),
             overlap: Some(self.overlap),
             completion_window_secs: self.completion_window.map(CompletionWindow::secs),
+            notifications: self.alerts.to_input(),
             schedule: Some(self.schedule.to_spec()),
         }
     }
@@ -255,6 +262,7 @@ pub fn validate(
             .check("completion_window_secs", CompletionWindow::from_secs(s))
             .map(Some),
     };
+    let alerts = JobAlerts::parse(draft.notifications.as_ref(), &mut errors);
 
     match (
         name,
@@ -268,6 +276,7 @@ pub fn validate(
         retry,
         catch_up,
         completion_window,
+        alerts,
     ) {
         (
             Some(name),
@@ -281,6 +290,7 @@ pub fn validate(
             Some(retry),
             Some(catch_up),
             Some(completion_window),
+            Some(alerts),
         ) if errors.is_empty() => Ok(JobSpec {
             name,
             key,
@@ -294,6 +304,7 @@ pub fn validate(
             catch_up,
             overlap: draft.overlap.unwrap_or_default(),
             completion_window,
+            alerts,
             interval_minutes: schedule.interval_minutes(),
             schedule,
         }),

@@ -15,10 +15,12 @@
 //! | `retry.*`                | [`RetryPolicy`]     | `retry_max_attempts`, `retry_base_delay`, `retry_max_delay`  |
 //! | `catch_up.cap`           | [`CatchUp`]         | `catch_up_cap`, `catch_up_cap_unexpected`                    |
 //! | `completion_window_secs` | [`CompletionWindow`]| `completion_window_range`                                    |
+//! | `notifications…`         | [`JobAlerts`]       | `notifications_conflict`, `notifications_no_channels`, `notifications_too_many_channels`, `notifications_channel_id` |
 //! | `schedule…`              | [`Schedule`](crate::schedule::Schedule) | `schedule_required`, `schedule_cron`, `schedule_timezone`, `schedule_preset`, `schedule_in_past`, `schedule_interval_below_tier` |
 //!
 //! [`RetryPolicy`]: crate::retry::RetryPolicy
 
+mod alerts;
 mod draft;
 mod field_error;
 mod fields;
@@ -26,6 +28,7 @@ mod headers;
 mod run_policies;
 mod target;
 
+pub use alerts::{JobAlerts, JobAlertsError, JobAlertsInput, MAX_JOB_CHANNELS};
 pub use draft::{JobDraft, JobSpec, ScheduleRuleError, restore, validate};
 pub use field_error::{ErrorCode, FieldError, ValidationErrors};
 pub use fields::{

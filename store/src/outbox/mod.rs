@@ -30,12 +30,21 @@ use crate::error::{StoreError, StoreResult};
 pub async fn fan_out(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
     let processed: i64 = sqlx::query_scalar(
         "WITH ev AS (
-             SELECT id, org_id, kind FROM alert_events WHERE processed_at IS NULL
+             SELECT id, org_id, kind, job_id FROM alert_events WHERE processed_at IS NULL
               ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
          ), fanned AS (
              INSERT INTO notification_deliveries (alert_event_id, channel_id, org_id, status, run_at)
              SELECT ev.id, c.id, ev.org_id, 'pending', $1
                FROM ev JOIN notification_channels c ON c.org_id = ev.org_id AND c.enabled AND ev.kind = ANY(c.events)
+               LEFT JOIN jobs j ON j.id = ev.job_id AND j.org_id = ev.org_id
+              -- a job's own say (domain::job::JobAlerts): muted, or its own channels; a list
+              -- whose channels were all deleted falls back to the organization's
+              WHERE j.id IS NULL
+                 OR (NOT j.alerts_muted
+                     AND (j.alert_channel_ids IS NULL
+                          OR j.alert_channel_ids ? c.id::text
+                          OR NOT EXISTS (SELECT 1 FROM notification_channels l
+                                          WHERE l.org_id = j.org_id AND j.alert_channel_ids ? l.id::text)))
              ON CONFLICT (alert_event_id, channel_id) DO NOTHING
          ), done AS (
              UPDATE alert_events SET processed_at = $1 WHERE id IN (SELECT id FROM ev) RETURNING 1

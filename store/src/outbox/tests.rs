@@ -117,3 +117,42 @@ async fn a_test_message_is_a_send_of_its_own_organization(pool: PgPool) {
     let claimed = claim_now(&pool, "me", t0()).await;
     assert_eq!((claimed.len(), claimed[0].id, claimed[0].alert.clone()), (1, id, None));
 }
+
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_job_can_be_muted_or_send_to_its_own_channels(pool: PgPool) {
+    let org = organizations::insert(&pool, "Acme", "acme", Tier::Pro).await.unwrap().id;
+    let a = channel(&pool, org, "ops@example.com", EventSet::all(), true).await;
+    let b = channel(&pool, org, "https://example.com/b", EventSet::all(), true).await;
+    let monitors_only = channel(&pool, org, "https://example.com/m", EventSet::of([AlertKind::MonitorDown]), true).await;
+    let job = |notifications: serde_json::Value| {
+        let pool = pool.clone();
+        async move {
+            let draft = serde_json::json!({"name": "j", "url": "https://example.com/hook", "notifications": notifications,
+                                           "schedule": {"kind": "cron", "expr": "0 * * * *"}});
+            let spec = domain::job::restore(&serde_json::from_value(draft).unwrap()).unwrap();
+            crate::jobs::insert(&pool, org, Uuid::now_v7(), &spec, None).await.unwrap().id
+        }
+    };
+    let default = job(serde_json::Value::Null).await;
+    let muted = job(serde_json::json!({"mute": true})).await;
+    let own = job(serde_json::json!({"channels": [b.to_string(), monitors_only.to_string()]})).await;
+    let gone = Uuid::now_v7();
+    let dangling = job(serde_json::json!({"channels": [gone.to_string()]})).await;
+    let mut events = std::collections::HashMap::new();
+    for (name, job_id) in [("default", default), ("muted", muted), ("own", own), ("dangling", dangling)] {
+        let id: Uuid = sqlx::query_scalar("INSERT INTO alert_events (org_id, kind, job_id) VALUES ($1, 'job_failed', $2) RETURNING id")
+            .bind(org)
+            .bind(job_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        events.insert(id, name);
+    }
+    assert_eq!(fan_out(&pool, t0(), 100).await.unwrap(), 4, "every event is processed, the muted one too");
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("SELECT alert_event_id, channel_id FROM notification_deliveries").fetch_all(&pool).await.unwrap();
+    let mut got: Vec<(&str, Uuid)> = rows.iter().map(|(e, c)| (events[e], *c)).collect();
+    got.sort();
+    let mut want = vec![("default", a), ("default", b), ("own", b), ("dangling", a), ("dangling", b)];
+    want.sort();
+    assert_eq!(got, want, "muted: nobody; own: its channels that take the event; all listed channels gone: the organization's");
+}
