@@ -143,7 +143,15 @@ impl Dispatcher {
             shutdown.clone(),
         ));
         background.spawn(maintenance::rescuer(pool.clone(), clock.clone(), wake.clone(), config.rescue_every, shutdown.clone()));
-        background.spawn(maintenance::leader_chores(pool.clone(), clock.clone(), status.clone(), config.retention_every, shutdown.clone()));
+        let alerts_raised = Arc::new(tokio::sync::Notify::new());
+        background.spawn(maintenance::leader_chores(
+            pool.clone(),
+            clock.clone(),
+            status.clone(),
+            config.retention_every,
+            alerts_raised.clone(),
+            shutdown.clone(),
+        ));
         let secrets = Arc::new(secrets::SecretCache::new(Duration::from_secs(10)));
         background.spawn(alerts::run(
             alerts::Sender {
@@ -166,6 +174,7 @@ impl Dispatcher {
                 },
                 secrets: secrets.clone(),
                 settings: config.alerts.clone(),
+                raised: alerts_raised.clone(),
             },
             shutdown.clone(),
         ));
@@ -179,6 +188,7 @@ impl Dispatcher {
                 firing: limit.clone(),
                 defer: recorder::DeferPolicy { max_defer: config.record_defer, ..Default::default() },
                 deferring: watch::channel(0).0,
+                alerts_raised,
             },
             reports_rx,
             abandon.clone(),

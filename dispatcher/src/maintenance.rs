@@ -74,7 +74,14 @@ pub async fn rescuer(pool: PgPool, clock: SharedClock, wake: Arc<Wake>, every: D
 }
 
 /// Leader-only chores, run every `every` while `status.is_leader()`.
-pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>, every: Duration, shutdown: CancellationToken) {
+pub async fn leader_chores(
+    pool: PgPool,
+    clock: SharedClock,
+    status: Arc<Status>,
+    every: Duration,
+    alerts_raised: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
     let mut last_retention = None::<std::time::Instant>;
     loop {
         tokio::select! {
@@ -85,8 +92,9 @@ pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>
             continue;
         }
         queue_depth(&pool, clock.now()).await;
-        monitors_overdue(&pool, clock.now()).await;
-        completions_missed(&pool, clock.now()).await;
+        if monitors_overdue(&pool, clock.now()).await + completions_missed(&pool, clock.now()).await > 0 {
+            alerts_raised.notify_one();
+        }
         if last_retention.is_none_or(|t| t.elapsed() >= every) {
             last_retention = Some(std::time::Instant::now());
             if let Err(e) = retention(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
@@ -97,26 +105,38 @@ pub async fn leader_chores(pool: PgPool, clock: SharedClock, status: Arc<Status>
 }
 
 /// Heartbeat monitors whose ping is late go down and raise `monitor_down` (bounded per round).
-async fn monitors_overdue(pool: &PgPool, now: chrono::DateTime<Utc>) {
+/// Heartbeat monitors whose ping is late or whose run hung go down; returns how many.
+async fn monitors_overdue(pool: &PgPool, now: chrono::DateTime<Utc>) -> usize {
     match store::monitors::mark_overdue(pool, now, MONITOR_BATCH).await {
-        Ok(ids) if !ids.is_empty() => {
-            tracing::warn!(count = ids.len(), "heartbeat monitors went down: expected ping is late");
-            metrics::counter!("prikke_monitors_down_total").increment(ids.len() as u64);
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::warn!(count = ids.len(), "heartbeat monitors went down: expected ping is late");
+                metrics::counter!("prikke_monitors_down_total").increment(ids.len() as u64);
+            }
+            ids.len()
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "checking heartbeat monitors failed; retrying"),
+        Err(e) => {
+            tracing::warn!(error = %e, "checking heartbeat monitors failed; retrying");
+            0
+        }
     }
 }
 
-/// Runs waiting for a completion ping whose window passed fail (bounded per round).
-async fn completions_missed(pool: &PgPool, now: chrono::DateTime<Utc>) {
+/// Runs waiting for a completion ping whose window passed fail (bounded per round); returns how
+/// many.
+async fn completions_missed(pool: &PgPool, now: chrono::DateTime<Utc>) -> usize {
     match store::completion::fail_missed(pool, now, None, MONITOR_BATCH).await {
-        Ok(ids) if !ids.is_empty() => {
-            tracing::warn!(count = ids.len(), "runs failed: their completion URL was not called within the window");
-            metrics::counter!("prikke_completions_missed_total").increment(ids.len() as u64);
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::warn!(count = ids.len(), "runs failed: their completion URL was not called within the window");
+                metrics::counter!("prikke_completions_missed_total").increment(ids.len() as u64);
+            }
+            ids.len()
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "checking completion windows failed; retrying"),
+        Err(e) => {
+            tracing::warn!(error = %e, "checking completion windows failed; retrying");
+            0
+        }
     }
 }
 

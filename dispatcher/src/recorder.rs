@@ -84,6 +84,8 @@ pub struct Recorder {
     /// How many reports are held back right now: set each time the recorder decides to wait
     /// for the firing backlog, zero once it writes (also the `prikke_outcomes_deferred` gauge).
     pub deferring: watch::Sender<usize>,
+    /// Told when a write raised alerts (the alert sender's wake-up).
+    pub alerts_raised: Arc<tokio::sync::Notify>,
 }
 
 impl Recorder {
@@ -273,6 +275,9 @@ async fn write(r: &Recorder, outcomes: &[Outcome], released: &[Uuid]) -> Result<
         let mut tx = r.pool.begin().await?;
         let report = dispatch::record(&mut tx, &r.me, outcomes).await?;
         tx.commit().await?;
+        if report.alerts > 0 {
+            r.alerts_raised.notify_one();
+        }
         metrics::histogram!("prikke_record_batch_size").record(outcomes.len() as f64);
         if report.stale > 0 {
             tracing::warn!(stale = report.stale, "outcomes for leases that had expired were not written (the runs were rescued)");

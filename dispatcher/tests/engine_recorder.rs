@@ -82,6 +82,7 @@ fn start(
         firing,
         defer: DeferPolicy { max_defer, ..DeferPolicy::default() },
         deferring,
+        alerts_raised: Arc::new(tokio::sync::Notify::new()),
     };
     (tx, deferred, tokio::spawn(recorder::run(r, rx, CancellationToken::new())))
 }

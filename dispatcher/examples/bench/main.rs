@@ -1,4 +1,4 @@
-//! Dispatcher benchmarks (not tests): `scripts/bench-dispatcher.sh [throughput|precision|scale|all]`
+//! Dispatcher benchmarks (not tests): `scripts/bench-dispatcher.sh [throughput|precision|scale|alerts|all]`
 //! or `cargo run --release -p dispatcher --example bench -- <which>` with DATABASE_URL pointing at
 //! a Postgres server (a fresh database is created and dropped for each benchmark).
 //!
@@ -7,8 +7,12 @@
 //! - precision: 10,000 cron jobs due at the same second (lag p50/p99 from scheduled_for to the
 //!   request's arrival), then 100,000 due at the same minute (all fired within it?; BENCH_MINUTE=0
 //!   skips this part);
-//! - scale: the scheduler's tick cost with 10,000 vs 1,000,000 enabled jobs, 1,000 due each time.
+//! - scale: the scheduler's tick cost with 10,000 vs 1,000,000 enabled jobs, 1,000 due each time;
+//! - alerts: final failure → alert received at a webhook (p50/p99) for 1,000 failures at once,
+//!   and a 10,000-delivery burst without and with those 1,000 alerts at the same instant
+//!   (BENCH_ALERTS, BENCH_BURST, BENCH_ROUNDS).
 
+mod alerts;
 mod fixture;
 mod precision;
 mod receiver;
@@ -31,13 +35,15 @@ async fn main() {
         "throughput" => throughput::run(&server, n("BENCH_N", 100_000)).await,
         "precision" => precision::run(&server, n("BENCH_BURST", 10_000), n("BENCH_MINUTE", 100_000)).await,
         "scale" => scale::run(&server).await,
+        "alerts" => alerts::run(&server, n("BENCH_ALERTS", 1_000), n("BENCH_BURST", 10_000), n("BENCH_ROUNDS", 2)).await,
         "all" => {
             throughput::run(&server, n("BENCH_N", 100_000)).await;
             precision::run(&server, n("BENCH_BURST", 10_000), n("BENCH_MINUTE", 100_000)).await;
             scale::run(&server).await;
+            alerts::run(&server, n("BENCH_ALERTS", 1_000), n("BENCH_BURST", 10_000), n("BENCH_ROUNDS", 2)).await;
         }
         other => {
-            eprintln!("unknown benchmark {other:?}: throughput | precision | scale | all");
+            eprintln!("unknown benchmark {other:?}: throughput | precision | scale | alerts | all");
             std::process::exit(2);
         }
     }

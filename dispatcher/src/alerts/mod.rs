@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use domain::notification::{ChannelTarget, DIGEST_WINDOW, FIRST_RETRY, Flavor, MESSAGES_PER_WINDOW, RETRY_FOR, retry_delay};
 use domain::retry::AttemptOutcome;
 use sqlx::PgPool;
-use store::outbox::{Send, SendOutcome};
+use store::outbox::{ChannelRecent, Send, SendOutcome};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -82,6 +82,10 @@ pub struct Sender {
     pub mailer: Option<Mailer>,
     pub secrets: Arc<SecretCache>,
     pub settings: AlertSettings,
+    /// Signalled when this process raises alerts (the recorder, the leader's chores): the next
+    /// round starts at once instead of at the next poll. Alerts raised elsewhere (another
+    /// instance, the API) wait for the poll.
+    pub raised: Arc<tokio::sync::Notify>,
 }
 
 /// Runs until `shutdown`; a batch being sent is finished and recorded first.
@@ -96,6 +100,7 @@ pub async fn run(sender: Sender, shutdown: CancellationToken) {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(sender.settings.poll) => {}
+                        _ = sender.raised.notified() => {}
                     }
                 }
             }
@@ -128,8 +133,8 @@ async fn round(s: &Arc<Sender>) -> Result<usize, store::StoreError> {
     let claimed = sends.len();
     let channels: Vec<Uuid> = sends.iter().map(|x| x.channel_id).collect();
     let window = chrono::Duration::from_std(s.settings.digest_window).unwrap_or(chrono::Duration::seconds(60));
-    let recent: HashMap<Uuid, (i64, DateTime<Utc>)> =
-        store::outbox::recent_messages(&s.pool, &channels, now - window).await?.into_iter().map(|(c, n, at)| (c, (n, at))).collect();
+    let recent: HashMap<Uuid, ChannelRecent> =
+        store::outbox::recent_messages(&s.pool, &channels, now - window).await?.into_iter().map(|r| (r.channel_id, r)).collect();
     s.secrets.refresh(&s.pool, sends.iter().map(|x| x.org_id), now).await?;
 
     let mut outcomes: Vec<(Uuid, SendOutcome)> = Vec::with_capacity(claimed);
@@ -171,7 +176,7 @@ enum Planned {
 
 /// Applies the digest rule per channel (see the module docs). `recent` holds, per channel, the
 /// messages sent within the window and when the oldest of them went.
-fn plan(sends: Vec<Send>, recent: &HashMap<Uuid, (i64, DateTime<Utc>)>, now: DateTime<Utc>, window: chrono::Duration) -> Vec<Planned> {
+fn plan(sends: Vec<Send>, recent: &HashMap<Uuid, ChannelRecent>, now: DateTime<Utc>, window: chrono::Duration) -> Vec<Planned> {
     let mut out = Vec::new();
     let mut per_channel: Vec<(Uuid, Vec<Send>)> = Vec::new();
     for send in sends {
@@ -190,9 +195,13 @@ fn plan(sends: Vec<Send>, recent: &HashMap<Uuid, (i64, DateTime<Utc>)>, now: Dat
             out.push(Planned::Message(group));
             continue;
         }
-        let (sent, oldest) = recent.get(&channel).copied().unwrap_or((0, now));
-        let allowance = (i64::from(MESSAGES_PER_WINDOW) - sent).max(0) as usize;
-        let until = oldest.min(now) + window;
+        let r = recent.get(&channel);
+        let (sent, oldest) = (r.map_or(0, |r| r.sent), r.and_then(|r| r.oldest_sent_at).unwrap_or(now));
+        // while a digest waits, every new alert of the channel joins it: one digest per window
+        let (allowance, until) = match r.and_then(|r| r.held_until) {
+            Some(waiting) => (0, waiting),
+            None => ((i64::from(MESSAGES_PER_WINDOW) - sent).max(0) as usize, oldest.min(now) + window),
+        };
         let rest = group.split_off(allowance.min(group.len()));
         out.extend(group.into_iter().map(|s| Planned::Message(vec![s])));
         out.extend(rest.into_iter().map(|s| Planned::Hold(s, until)));
@@ -343,6 +352,10 @@ mod tests {
         }
     }
 
+    fn recent_of(channel: u128, sent: i64, oldest_sent_at: Option<DateTime<Utc>>, held_until: Option<DateTime<Utc>>) -> ChannelRecent {
+        ChannelRecent { channel_id: Uuid::from_u128(channel), sent, oldest_sent_at, held_until }
+    }
+
     fn shape(p: &[Planned]) -> Vec<String> {
         p.iter()
             .map(|p| match p {
@@ -359,9 +372,13 @@ mod tests {
         let p = plan(sends, &HashMap::new(), t(10), window);
         assert_eq!(shape(&p), vec!["msg[1]", "msg[2]", "msg[3]", "hold4 until 10", "hold5 until 10"]);
         // a channel that had two messages in the window, the oldest at :05, gets one more now
-        let recent = HashMap::from([(Uuid::from_u128(1), (2, t(5)))]);
+        let recent = HashMap::from([(Uuid::from_u128(1), recent_of(1, 2, Some(t(5)), None))]);
         let p = plan(vec![send(1, 6, false), send(1, 7, false)], &recent, t(10), window);
         assert_eq!(shape(&p), vec!["msg[6]", "hold7 until 05"]);
+        // while a digest waits (until :40), later alerts join it, whatever the count says
+        let recent = HashMap::from([(Uuid::from_u128(1), recent_of(1, 1, Some(t(20)), Some(t(40))))]);
+        let p = plan(vec![send(1, 21, false)], &recent, t(30), window);
+        assert_eq!(shape(&p), vec!["hold21 until 40"]);
         // held sends go out together, with whatever else is due for that channel
         let p = plan(vec![send(1, 8, true), send(1, 9, false), send(1, 4, true)], &HashMap::new(), t(10), window);
         assert_eq!(shape(&p), vec!["msg[4, 8, 9]"]);
@@ -375,7 +392,7 @@ mod tests {
         let mut sends: Vec<Send> = (1..=4).map(|n| send(1, n, false)).collect();
         sends.push(send(2, 1, false));
         sends.push(test);
-        let p = plan(sends, &HashMap::from([(Uuid::from_u128(1), (3, t(1)))]), t(10), window);
+        let p = plan(sends, &HashMap::from([(Uuid::from_u128(1), recent_of(1, 3, Some(t(1)), None))]), t(10), window);
         assert_eq!(shape(&p), vec!["msg[9]", "hold1 until 01", "hold2 until 01", "hold3 until 01", "hold4 until 01", "msg[1]"]);
     }
 }

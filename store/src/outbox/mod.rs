@@ -199,11 +199,27 @@ pub async fn claim(tx: &mut PgConnection, me: &str, now: DateTime<Utc>, lease: c
     Ok(sends)
 }
 
-/// Per channel: how many messages went out since `since`, and when the oldest of them did.
-pub async fn recent_messages(db: impl PgExecutor<'_>, channel_ids: &[Uuid], since: DateTime<Utc>) -> StoreResult<Vec<(Uuid, i64, DateTime<Utc>)>> {
+/// What the digest rule needs to know of a channel's recent messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChannelRecent {
+    pub channel_id: Uuid,
+    /// Messages sent since the window's start.
+    pub sent: i64,
+    /// When the oldest of them went.
+    pub oldest_sent_at: Option<DateTime<Utc>>,
+    /// When the digest already waiting (sends held back) goes out, if one is.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// Per channel with recent messages or a waiting digest: see [`ChannelRecent`].
+pub async fn recent_messages(db: impl PgExecutor<'_>, channel_ids: &[Uuid], since: DateTime<Utc>) -> StoreResult<Vec<ChannelRecent>> {
     Ok(sqlx::query_as(
-        "SELECT channel_id, count(DISTINCT sent_as), min(sent_at) FROM notification_deliveries
-          WHERE channel_id = ANY($1) AND status = 'sent' AND sent_at > $2
+        "SELECT channel_id,
+                count(DISTINCT sent_as) FILTER (WHERE status = 'sent') AS sent,
+                min(sent_at) FILTER (WHERE status = 'sent') AS oldest_sent_at,
+                min(run_at) FILTER (WHERE status = 'pending') AS held_until
+           FROM notification_deliveries
+          WHERE channel_id = ANY($1) AND ((status = 'sent' AND sent_at > $2) OR (status = 'pending' AND held))
           GROUP BY channel_id",
     )
     .bind(channel_ids)

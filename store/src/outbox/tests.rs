@@ -103,7 +103,8 @@ async fn outcomes_retries_holds_and_an_expired_lease(pool: PgPool) {
     assert_eq!(reclaimed.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[1], ids[2]]);
 
     let recent = recent_messages(&pool, &[c[0].channel_id], t0() - Duration::seconds(1)).await.unwrap();
-    assert_eq!(recent, vec![(c[0].channel_id, 1, t0())]);
+    let held_until = Some(later);
+    assert_eq!(recent, vec![ChannelRecent { channel_id: c[0].channel_id, sent: 1, oldest_sent_at: Some(t0()), held_until }], "one sent, one digest waiting");
 }
 
 #[sqlx::test(migrator = "crate::MIGRATOR")]
