@@ -109,14 +109,12 @@ pub fn alert(send: &Send, alert: &Alert, public_url: &str) -> Summary {
     if let Some(error) = d["error"].as_str() {
         facts.push(("Error".to_owned(), error.to_owned()));
     }
-    if let Some(expected) = d["expected_by"].as_str() {
-        facts.push(("Expected by".to_owned(), expected.to_owned()));
-    }
-    if let Some(last) = d["last_ping_at"].as_str() {
-        facts.push(("Last ping".to_owned(), last.to_owned()));
-    }
-    if let Some(start) = d["last_start_at"].as_str() {
-        facts.push(("Started".to_owned(), start.to_owned()));
+    for (key, label) in [("expected_by", "Expected by"), ("last_ping_at", "Last ping"), ("last_start_at", "Started")] {
+        if let Some(at) = d[key].as_str() {
+            // instants read as the "When" line does (to the second, UTC)
+            let shown = DateTime::parse_from_rfc3339(at).map_or_else(|_| at.to_owned(), |t| stamp(t.with_timezone(&Utc)));
+            facts.push((label.to_owned(), shown));
+        }
     }
     facts.push(("When".to_owned(), stamp(alert.raised_at)));
     let link = alert.execution_id.map(|id| format!("{public_url}/api/v1/executions/{id}"));
@@ -373,6 +371,11 @@ mod tests {
             down.alert.as_mut().unwrap().monitor = Some((Uuid::nil(), "backup".into()));
             assert_eq!(alert(&down, down.alert.as_ref().unwrap(), "x").title, format!("monitor \"backup\" is down: {why}"));
         }
+        let missed = send(AlertKind::CompletionMissed, json!({"status": "failed", "expected_by": "2026-06-01T03:00:40.123456+00:00"}));
+        let sum = alert(&missed, missed.alert.as_ref().unwrap(), "x");
+        assert_eq!(sum.title, "job \"nightly <report>\" did not report completion in time");
+        assert!(email_text(&sum).contains("Expected by: 2026-06-01T03:00:40Z\n"), "{}", email_text(&sum));
+        assert!(email_text(&sum).contains("To mute only this job: PATCH /api/v1/jobs/"));
         let timeout = send(AlertKind::JobFailed, json!({"status": "timeout"}));
         assert!(alert(&timeout, timeout.alert.as_ref().unwrap(), "x").title.ends_with("failed: timed out"));
     }
