@@ -172,6 +172,15 @@ impl Problem {
         )
     }
 
+    pub fn key_limit(max: usize) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "key-limit-reached",
+            "API key limit reached",
+            format!("an organization may have {max} API keys in use at once; revoke one you no longer need first"),
+        )
+    }
+
     pub fn channel_limit(tier: domain::tier::Tier, kind: domain::notification::ChannelKind, max: u32) -> Self {
         let what = match kind {
             domain::notification::ChannelKind::Email => "e-mail",

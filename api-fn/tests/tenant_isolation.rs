@@ -23,6 +23,9 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
         "usage_counters",
         "notification_channels",
         "notification_deliveries",
+        // (a key's last use is refreshed by the intruder's own requests: not part of the print)
+        "(SELECT id, org_id, public_id, name, revoked_at, rotated_from FROM api_keys) AS",
+        "audit_log",
     ] {
         let q = format!("SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t");
         let digest: String = sqlx::query_scalar(&q).fetch_one(pool).await.unwrap();
@@ -41,6 +44,8 @@ async fn another_organizations_ids_are_not_found_and_untouched(pool: PgPool) {
     finish(&pool, &exec, "failed").await;
     let monitor = api.post("/api/v1/monitors", &owner.api_key, json!({"name": "m", "schedule": {"kind": "interval", "interval_secs": 600}})).await.id();
     let channel = api.post("/api/v1/notification-channels", &owner.api_key, json!({"name": "private", "kind": "email", "target": "ops@example.com"})).await.id();
+
+    let key = api.post("/api/v1/api-keys", &owner.api_key, json!({"name": "private"})).await.id();
 
     let patch_job = json!({"name": "stolen"});
     let range = json!({"from": "2000-01-01T00:00:00Z"});
@@ -63,6 +68,9 @@ async fn another_organizations_ids_are_not_found_and_untouched(pool: PgPool) {
         (Method::PATCH, format!("/api/v1/notification-channels/{channel}"), Some(json!({"enabled": false}))),
         (Method::DELETE, format!("/api/v1/notification-channels/{channel}"), None),
         (Method::POST, format!("/api/v1/notification-channels/{channel}/test"), None),
+        (Method::GET, format!("/api/v1/api-keys/{key}"), None),
+        (Method::DELETE, format!("/api/v1/api-keys/{key}"), None),
+        (Method::POST, format!("/api/v1/api-keys/{key}/rotate"), None),
     ];
     let before = snapshot(&pool).await;
     for (method, path, body) in &matrix {
@@ -86,7 +94,8 @@ async fn lists_and_sync_stay_inside_the_organization(pool: PgPool) {
     keyed["key"] = json!("shared-key");
     api.job(&owner.api_key, keyed.clone()).await;
     api.post("/api/v1/monitors", &owner.api_key, json!({"name": "m", "schedule": {"kind": "interval", "interval_secs": 600}})).await;
-    for path in ["/api/v1/jobs", "/api/v1/monitors"] {
+    api.post("/api/v1/api-keys", &owner.api_key, json!({"name": "owned"})).await;
+    for path in ["/api/v1/jobs", "/api/v1/monitors", "/api/v1/audit-log"] {
         let r = api.get(path, &intruder.api_key).await;
         assert_eq!(r.json["data"], json!([]), "{path}");
     }

@@ -216,6 +216,39 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The most keys an organization may have in use at once (revoked ones do not count).
+pub const MAX_ACTIVE_KEYS: usize = 50;
+
+/// A key's name: what it is for ("CI", "staging worker"), 1 to 100 characters, no control
+/// characters, surrounding spaces dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyNameError {
+    #[error("name a key after what uses it, in 1 to 100 characters")]
+    Length,
+    #[error("a key's name may not contain control characters")]
+    ControlCharacters,
+}
+
+impl KeyName {
+    pub fn parse(name: &str) -> Result<Self, KeyNameError> {
+        let name = name.trim();
+        if !(1..=100).contains(&name.chars().count()) {
+            return Err(KeyNameError::Length);
+        }
+        if name.chars().any(char::is_control) {
+            return Err(KeyNameError::ControlCharacters);
+        }
+        Ok(KeyName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,5 +401,14 @@ mod tests {
         let secret = format!("{}Z", "9".repeat(63));
         let err = ApiKey::parse(&with_secret(&secret)).unwrap_err();
         assert!(!err.to_string().contains("999"));
+    }
+
+    #[test]
+    fn key_names_are_trimmed_bounded_and_printable() {
+        assert_eq!(KeyName::parse("  CI  ").unwrap().as_str(), "CI");
+        assert_eq!(KeyName::parse("   "), Err(KeyNameError::Length));
+        assert_eq!(KeyName::parse(&"x".repeat(101)), Err(KeyNameError::Length));
+        assert!(KeyName::parse(&"é".repeat(100)).is_ok(), "characters, not bytes");
+        assert_eq!(KeyName::parse("a\u{7}b"), Err(KeyNameError::ControlCharacters));
     }
 }

@@ -16,8 +16,22 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stopped (or, for a rotated key in its overlap, will stop) working.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The key this one replaced, when it was made by a rotation.
+    pub rotated_from: Option<Uuid>,
 }
+
+impl ApiKeyRecord {
+    /// Whether it still authenticates at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none_or(|at| at > now)
+    }
+}
+
+const RECORD: &str = "id, org_id, public_id, name, created_at, last_used_at, revoked_at, rotated_from";
+/// The condition of a key that authenticates now: not revoked, or in a rotation's overlap.
+const ACTIVE: &str = "(revoked_at IS NULL OR revoked_at > now())";
 
 /// What authentication needs: the owner and the hash to compare against in constant time.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,11 +51,11 @@ pub async fn insert(
     created_by: Option<Uuid>,
     rotated_from: Option<Uuid>,
 ) -> StoreResult<ApiKeyRecord> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "INSERT INTO api_keys (org_id, public_id, name, secret_hash, created_by, rotated_from)
          VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, org_id, public_id, name, created_at, last_used_at, revoked_at",
-    )
+         RETURNING {RECORD}"
+    ))
     .bind(org_id)
     .bind(public_id)
     .bind(name)
@@ -54,9 +68,7 @@ pub async fn insert(
 
 /// The credentials of a key that exists and is not revoked.
 pub async fn active_credentials(db: impl PgExecutor<'_>, public_id: &str) -> StoreResult<Option<ApiKeyCredentials>> {
-    Ok(sqlx::query_as(
-        "SELECT id, org_id, secret_hash, last_used_at FROM api_keys WHERE public_id = $1 AND revoked_at IS NULL",
-    )
+    Ok(sqlx::query_as(&format!("SELECT id, org_id, secret_hash, last_used_at FROM api_keys WHERE public_id = $1 AND {ACTIVE}"))
     .bind(public_id)
     .fetch_optional(db)
     .await?)
@@ -97,8 +109,8 @@ pub async fn authenticate_many(db: impl PgExecutor<'_>, public_ids: &[String]) -
     // to it than that, so the array form was planned again for every batch (8 % of the CPU of
     // a create storm from one key).
     let rows: Vec<Row> = match public_ids {
-        [one] => sqlx::query_as(&format!("{COLUMNS} WHERE k.public_id = $1 AND k.revoked_at IS NULL")).bind(one).fetch_all(db).await?,
-        many => sqlx::query_as(&format!("{COLUMNS} WHERE k.public_id = ANY($1) AND k.revoked_at IS NULL")).bind(many).fetch_all(db).await?,
+        [one] => sqlx::query_as(&format!("{COLUMNS} WHERE k.public_id = $1 AND {ACTIVE}")).bind(one).fetch_all(db).await?,
+        many => sqlx::query_as(&format!("{COLUMNS} WHERE k.public_id = ANY($1) AND {ACTIVE}")).bind(many).fetch_all(db).await?,
     };
     rows.into_iter()
         .map(|r| {
@@ -124,19 +136,83 @@ pub async fn touch_last_used(db: impl PgExecutor<'_>, id: Uuid, now: DateTime<Ut
 
 /// All keys of an organization, newest first (revoked ones included, for the audit trail).
 pub async fn list(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>> {
-    Ok(sqlx::query_as(
-        "SELECT id, org_id, public_id, name, created_at, last_used_at, revoked_at
-           FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id DESC",
-    )
+    list_page(db, org_id, None, i64::MAX).await
+}
+
+/// A page of the organization's keys, newest first, after the `(created_at, id)` of the
+/// previous page's last.
+pub async fn list_page(db: impl PgExecutor<'_>, org_id: Uuid, before: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<ApiKeyRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RECORD} FROM api_keys
+          WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+          ORDER BY created_at DESC, id DESC LIMIT $4"
+    ))
     .bind(org_id)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
-/// Revokes a key of `org_id` at `now`. False when there is no such active key in that organization.
-pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-    let sql = "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL";
-    Ok(sqlx::query(sql).bind(org_id).bind(id).bind(now).execute(db).await?.rows_affected() == 1)
+/// One key of the organization.
+pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKeyRecord>> {
+    Ok(sqlx::query_as(&format!("SELECT {RECORD} FROM api_keys WHERE org_id = $1 AND id = $2")).bind(org_id).bind(id).fetch_optional(db).await?)
+}
+
+/// How many of the organization's keys work now; the organization row is locked first (until
+/// the transaction ends), so concurrent creates cannot both pass a limit.
+pub async fn count_active_locked(conn: &mut sqlx::PgConnection, org_id: Uuid) -> StoreResult<i64> {
+    sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE").bind(org_id).execute(&mut *conn).await?;
+    Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM api_keys WHERE org_id = $1 AND {ACTIVE}")).bind(org_id).fetch_one(&mut *conn).await?)
+}
+
+/// Revokes a key of `org_id` at `now` (a rotated key in its overlap stops at once too). None when
+/// the organization has no such working key; else the key as revoked.
+pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<ApiKeyRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND (revoked_at IS NULL OR revoked_at > $3)
+         RETURNING {RECORD}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Replaces a working key of `org_id` with a new one of the same name (`public_id`,
+/// `secret_hash`, made by `created_by`), the old one working until `old_until` (or its own end,
+/// when that is sooner), in one statement. None when the organization has no such working key.
+pub async fn rotate(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    public_id: &str,
+    secret_hash: &[u8; 32],
+    created_by: Option<Uuid>,
+    now: DateTime<Utc>,
+    old_until: DateTime<Utc>,
+) -> StoreResult<Option<ApiKeyRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "WITH old AS (
+             UPDATE api_keys SET revoked_at = least(coalesce(revoked_at, $7), $7)
+              WHERE org_id = $1 AND id = $2 AND (revoked_at IS NULL OR revoked_at > $6)
+             RETURNING id, name
+         )
+         INSERT INTO api_keys (org_id, public_id, name, secret_hash, created_by, rotated_from)
+         SELECT $1, $3, old.name, $4, $5, old.id FROM old
+         RETURNING {RECORD}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(public_id)
+    .bind(&secret_hash[..])
+    .bind(created_by)
+    .bind(now)
+    .bind(old_until)
+    .fetch_optional(db)
+    .await?)
 }
 
 #[cfg(test)]
@@ -156,14 +232,14 @@ mod tests {
         assert_eq!((creds.org_id, creds.secret_hash.as_slice()), (org.id, &[7u8; 32][..]));
         assert!(active_credentials(&pool, "nope").await.unwrap().is_none());
 
-        let t0 = Utc::now();
+        let t0 = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
         assert!(touch_last_used(&pool, key.id, t0).await.unwrap());
         assert!(!touch_last_used(&pool, key.id, t0 + Duration::seconds(30)).await.unwrap(), "throttled");
         assert!(touch_last_used(&pool, key.id, t0 + Duration::seconds(61)).await.unwrap());
 
-        assert!(!revoke(&pool, other.id, key.id, t0).await.unwrap(), "another tenant cannot revoke it");
-        assert!(revoke(&pool, org.id, key.id, t0).await.unwrap());
-        assert!(!revoke(&pool, org.id, key.id, t0).await.unwrap(), "already revoked");
+        assert!(revoke(&pool, other.id, key.id, t0).await.unwrap().is_none(), "another tenant cannot revoke it");
+        assert_eq!(revoke(&pool, org.id, key.id, t0).await.unwrap().unwrap().revoked_at, Some(t0));
+        assert!(revoke(&pool, org.id, key.id, t0).await.unwrap().is_none(), "already revoked");
         assert!(active_credentials(&pool, "abc123").await.unwrap().is_none());
         assert_eq!(list(&pool, org.id).await.unwrap().len(), 1);
         assert!(list(&pool, other.id).await.unwrap().is_empty());
@@ -186,6 +262,34 @@ mod tests {
         assert!(authenticate(&pool, "pub1").await.unwrap().is_none(), "revoked keys do not authenticate");
         let many = authenticate_many(&pool, &["pub1".into(), "pub3".into()]).await.unwrap();
         assert_eq!(many.iter().map(|o| o.id).collect::<Vec<_>>(), vec![second.id], "nor in a batch");
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn a_rotated_key_works_through_its_overlap_and_its_successor_from_the_start(pool: PgPool) {
+        let org = organizations::insert(&pool, "O", "o", Tier::Pro).await.unwrap();
+        let other = organizations::insert(&pool, "P", "p", Tier::Pro).await.unwrap();
+        let old = insert(&pool, org.id, "old", "deploys", &[1; 32], None, None).await.unwrap();
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6); // as Postgres keeps it
+        let until = now + Duration::hours(1);
+        assert!(rotate(&pool, other.id, old.id, "x", &[2; 32], None, now, until).await.unwrap().is_none(), "not another tenant's");
+        let new = rotate(&pool, org.id, old.id, "new", &[2; 32], None, now, until).await.unwrap().unwrap();
+        assert_eq!((new.name.as_str(), new.rotated_from, new.revoked_at), ("deploys", Some(old.id), None));
+        assert!(authenticate(&pool, "old").await.unwrap().is_some(), "the old key works through the overlap");
+        assert!(authenticate(&pool, "new").await.unwrap().is_some());
+        let mut conn = pool.acquire().await.unwrap();
+        assert_eq!(count_active_locked(&mut conn, org.id).await.unwrap(), 2);
+        // rotating again (during the overlap) never lengthens the old key's life
+        let newer = rotate(&pool, org.id, old.id, "newer", &[3; 32], None, now, now + Duration::hours(5)).await.unwrap().unwrap();
+        assert_eq!(get(&pool, org.id, old.id).await.unwrap().unwrap().revoked_at, Some(until));
+        assert_eq!(newer.rotated_from, Some(old.id));
+        // revoking a key in its overlap ends it at once; an ended key cannot be rotated
+        assert_eq!(revoke(&pool, org.id, old.id, now).await.unwrap().unwrap().revoked_at, Some(now));
+        assert!(authenticate(&pool, "old").await.unwrap().is_none());
+        assert!(rotate(&pool, org.id, old.id, "late", &[4; 32], None, now, until).await.unwrap().is_none());
+        let page = list_page(&pool, org.id, None, 2).await.unwrap();
+        assert_eq!(page.iter().map(|k| k.public_id.as_str()).collect::<Vec<_>>(), vec!["newer", "new"]);
+        let rest = list_page(&pool, org.id, Some((page[1].created_at, page[1].id)), 10).await.unwrap();
+        assert_eq!(rest.iter().map(|k| k.public_id.as_str()).collect::<Vec<_>>(), vec!["old"]);
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]

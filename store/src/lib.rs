@@ -18,6 +18,7 @@
 //! exercised by a test against a freshly migrated database (`#[sqlx::test]`).
 
 pub mod api_keys;
+pub mod audit;
 pub mod completion;
 pub mod dispatch;
 pub mod error;

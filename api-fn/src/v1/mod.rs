@@ -1,10 +1,12 @@
 //! REST API v1 under `/api/v1`: one module per resource (its handlers: `jobs`, `executions`,
-//! `queue`, `sync`, `monitors`, `channels`, `preview`, `usage`, `secrets`), the shared request machinery
+//! `queue`, `sync`, `monitors`, `channels`, `preview`, `usage`, `secrets`, `api_keys`, `audit`), the shared request machinery
 //! (`auth`, `extract`, `pagination`, `idempotent`, `instants`), the wire schemas
 //! (`job_schema`, `execution_schema`), the services several handlers use (`job_rules`: every
 //! job write's rules and the tenant's job lookup; `runs`: quota and enqueue) and the OpenAPI
 //! document. A handler module never imports another handler module.
 
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod channels;
 pub mod execution_schema;
@@ -51,6 +53,10 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/notification-channels/{id}", get(channels::get).patch(channels::update).delete(channels::delete))
         .route("/api/v1/notification-channels/{id}/test", post(channels::test))
         .route("/api/v1/usage", get(usage::usage))
+        .route("/api/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api/v1/api-keys/{id}", get(api_keys::get).delete(api_keys::revoke))
+        .route("/api/v1/api-keys/{id}/rotate", post(api_keys::rotate))
+        .route("/api/v1/audit-log", get(audit::list))
         .route("/api/v1/signing-secrets", get(secrets::list))
         .route("/api/v1/signing-secrets/rotate", post(secrets::rotate))
         .route("/api/v1/openapi.json", get(openapi::serve))

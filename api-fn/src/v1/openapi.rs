@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{channels, execution_schema, executions, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
+use super::{api_keys, audit, channels, execution_schema, executions, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
 use crate::problem::{FieldProblem, PROBLEM_CONTENT_TYPE, Problem};
 use crate::{health, pings};
 
@@ -19,7 +19,7 @@ use crate::{health, pings};
     info(
         title = "Prikke API",
         version = "1",
-        description = "Prikke calls your HTTP endpoints on time: cron schedules, one-time jobs and on-demand calls, each delivered as a Standard Webhooks-signed request with retries and history.\n\nAuthenticate with `Authorization: Bearer pk_live_….sk_live_…`. Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URI under https://prikke.eu/problems/ (bad-request, unauthorized, job-limit-reached, channel-limit-reached, quota-exceeded, not-found, method-not-allowed, conflict, payload-too-large, unsupported-media-type, validation, idempotency-key-reused, rate-limited, internal, unavailable); validation problems list every invalid field in `errors`. Lists are paged with `limit` and `cursor` (pass `next_cursor` on). POSTs that create work accept `Idempotency-Key`. Requests are rate-limited per API key; a 429 carries `Retry-After`."
+        description = "Prikke calls your HTTP endpoints on time: cron schedules, one-time jobs and on-demand calls, each delivered as a Standard Webhooks-signed request with retries and history.\n\nAuthenticate with `Authorization: Bearer pk_live_….sk_live_…`. Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URI under https://prikke.eu/problems/ (bad-request, unauthorized, job-limit-reached, channel-limit-reached, key-limit-reached, quota-exceeded, not-found, method-not-allowed, conflict, payload-too-large, unsupported-media-type, validation, idempotency-key-reused, rate-limited, internal, unavailable); validation problems list every invalid field in `errors`. Lists are paged with `limit` and `cursor` (pass `next_cursor` on). POSTs that create work accept `Idempotency-Key`. Requests are rate-limited per API key; a 429 carries `Retry-After`."
     ),
     paths(
         jobs::create, jobs::list, jobs::get, jobs::update, jobs::delete, jobs::enable, jobs::disable,
@@ -28,6 +28,7 @@ use crate::{health, pings};
         monitors::create, monitors::list, monitors::get, monitors::update, monitors::delete,
         channels::create, channels::list, channels::get, channels::update, channels::delete, channels::test,
         usage::usage, secrets::list, secrets::rotate,
+        api_keys::create, api_keys::list, api_keys::get, api_keys::revoke, api_keys::rotate, audit::list,
         pings::success, pings::start, pings::fail, pings::complete,
         health::health, serve,
     ),
@@ -40,7 +41,7 @@ use crate::{health, pings};
         (name = "monitors", description = "Heartbeat monitoring"),
         (name = "alerts", description = "Notification channels: where failure and recovery alerts go"),
         (name = "pings", description = "Public heartbeat endpoints (no API key; the token is the capability)"),
-        (name = "account", description = "Usage and signing secrets"),
+        (name = "account", description = "Usage, API keys, signing secrets and the audit log"),
         (name = "operations", description = "Health and this document"),
     ),
 )]
@@ -69,6 +70,7 @@ impl Modify for Conventions {
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pk_live_<id>.sk_live_<secret>").build()),
         );
+        unique_operation_ids(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
             let ping = path.starts_with("/ping/");
@@ -107,6 +109,41 @@ impl Modify for Conventions {
     }
 }
 
+/// Operation ids are the handlers' names, which repeat across resources (`list`, `get`,
+/// `rotate`, …): each becomes `<resource>_<handler>` (`jobs_list`, `api_keys_rotate`), and one
+/// handler serving two methods gets the method too (`ping_success_get`). OpenAPI requires them
+/// unique; client generators name methods after them, and tools resolve links by them.
+fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut named: Vec<(String, &'static str, String)> = Vec::new();
+    for (path, item) in openapi.paths.paths.iter() {
+        let resource = path.trim_start_matches("/api/v1/").trim_start_matches('/').split(['/', '.']).next().unwrap_or_default().replace('-', "_");
+        for (method, op) in [("get", &item.get), ("post", &item.post), ("put", &item.put), ("patch", &item.patch), ("delete", &item.delete)] {
+            if let Some(op) = op {
+                let handler = op.operation_id.clone().unwrap_or_default();
+                let id = if handler.starts_with(&resource) { handler } else { format!("{resource}_{handler}") };
+                *seen.entry(id.clone()).or_default() += 1;
+                named.push((path.clone(), method, id));
+            }
+        }
+    }
+    for (path, method, id) in named {
+        let id = if seen[&id] > 1 { format!("{id}_{method}") } else { id };
+        if let Some(item) = openapi.paths.paths.get_mut(&path) {
+            let op = match method {
+                "get" => &mut item.get,
+                "post" => &mut item.post,
+                "put" => &mut item.put,
+                "patch" => &mut item.patch,
+                _ => &mut item.delete,
+            };
+            if let Some(op) = op {
+                op.operation_id = Some(id);
+            }
+        }
+    }
+}
+
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
@@ -124,6 +161,24 @@ pub async fn serve() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_and_say_their_resource() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut ids: Vec<String> = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                ids.push(op["operationId"].as_str().expect("every operation has an id").to_owned());
+            }
+        }
+        let count = ids.len();
+        for id in ["jobs_list", "monitors_list", "api_keys_rotate", "signing_secrets_rotate", "ping_success_get", "ping_success_post", "openapi_serve"] {
+            assert!(ids.contains(&id.to_owned()), "{id} missing from {ids:?}");
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "operation ids repeat");
+    }
 
     #[test]
     fn every_api_operation_is_authenticated_and_documents_problems() {

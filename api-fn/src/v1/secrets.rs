@@ -16,8 +16,7 @@ use super::extract::ApiQuery;
 use crate::AppState;
 use crate::problem::Problem;
 
-pub const DEFAULT_OVERLAP_SECS: u32 = 24 * 3600;
-pub const MAX_OVERLAP_SECS: u32 = 7 * 24 * 3600;
+use domain::lifetimes::{ROTATION_OVERLAP_DEFAULT_SECS as DEFAULT_OVERLAP_SECS, ROTATION_OVERLAP_MAX_SECS as MAX_OVERLAP_SECS};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecretInfo {
@@ -74,6 +73,9 @@ pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): 
     let mut tx = state.pool.begin().await?;
     let id = store::signing_secrets::insert(&mut *tx, tenant.org_id, &secret).await?;
     store::signing_secrets::expire_all_but(&mut *tx, tenant.org_id, id, previous_expire_at).await?;
+    let details = serde_json::json!({"overlap_secs": overlap, "previous_expire_at": previous_expire_at});
+    let actor = domain::audit::Actor::ApiKey(tenant.key_id);
+    store::audit::record(&mut *tx, tenant.org_id, actor, domain::audit::AuditAction::SigningSecretRotated, Some(("signing_secret", &id.to_string())), details).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, secret_id = %id, overlap_secs = overlap, "signing secret rotated");
     Ok((StatusCode::CREATED, Json(RotatedSecret { id, secret, created_at: now, previous_expire_at })))

@@ -1,0 +1,55 @@
+//! The audit log's vocabulary: what was done ([`AuditAction`]) and by whom ([`Actor`]). Entries
+//! are written in the same transaction as the change they record and shown to an organization's
+//! admins (`GET /api/v1/audit-log`).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::names::stored_names;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AuditAction {
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated,
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked,
+    #[serde(rename = "api_key.rotated")]
+    ApiKeyRotated,
+    #[serde(rename = "signing_secret.rotated")]
+    SigningSecretRotated,
+}
+
+stored_names!(AuditAction, "audit action" {
+    ApiKeyCreated => "api_key.created",
+    ApiKeyRevoked => "api_key.revoked",
+    ApiKeyRotated => "api_key.rotated",
+    SigningSecretRotated => "signing_secret.rotated",
+});
+
+/// Who did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A person signed in to the dashboard.
+    User(Uuid),
+    /// A request authenticated with this API key.
+    ApiKey(Uuid),
+    /// Prikke itself (an operator command, a billing event).
+    System,
+}
+
+impl Actor {
+    pub const fn user_id(self) -> Option<Uuid> {
+        match self {
+            Actor::User(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub const fn api_key_id(self) -> Option<Uuid> {
+        match self {
+            Actor::ApiKey(id) => Some(id),
+            _ => None,
+        }
+    }
+}
