@@ -31,6 +31,29 @@ pub struct Config {
     /// `PRIKKE_PUBLIC_URL`: the public base URL ping URLs are shown under (default
     /// https://prikke.eu in production, http://<PRIKKE_BIND> elsewhere).
     pub public_url: String,
+    /// `PRIKKE_BILLING_WEBHOOK_SECRET`: the shared secret the billing provider signs
+    /// `POST /billing/webhook` with (unset: the endpoint answers 503 and changes nothing).
+    /// Never logged.
+    pub billing_webhook_secret: Option<Secret>,
+    /// `PRIKKE_CHECKOUT_URL`: where "upgrade" goes (the provider's checkout); the organization's
+    /// id is added as `checkout[custom][org_id]` so the subscription's events name it.
+    pub checkout_url: Option<String>,
+}
+
+/// A setting that must not reach a log: `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// Everything wrong with the environment, one line each.
@@ -107,6 +130,22 @@ impl Config {
                 String::new()
             }
         };
+        let billing_webhook_secret = match get("PRIKKE_BILLING_WEBHOOK_SECRET") {
+            Some(s) if s.len() < 16 => {
+                problems.push("PRIKKE_BILLING_WEBHOOK_SECRET must be at least 16 characters (it was shorter)".to_owned());
+                None
+            }
+            other => other.filter(|s| !s.is_empty()).map(Secret),
+        };
+        let checkout_url = match get("PRIKKE_CHECKOUT_URL") {
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u),
+            Some(u) if u.is_empty() => None,
+            Some(u) => {
+                problems.push(format!("PRIKKE_CHECKOUT_URL must be an http(s) URL, not {u:?}"));
+                None
+            }
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -121,6 +160,8 @@ impl Config {
             ping_rate_per_minute,
             trust_forwarded_for,
             public_url,
+            billing_webhook_secret,
+            checkout_url,
         })
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod batch;
+pub mod billing;
 pub mod coalesce;
 pub mod config;
 pub mod health;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/status.json", get(status::status))
         .route("/waitlist", post(waitlist::join))
+        .route("/billing/webhook", post(billing::webhook))
         .route("/ping/{token}", get(pings::success).post(pings::success))
         .route("/ping/{token}/start", get(pings::start).post(pings::start))
         .route("/ping/{token}/fail", get(pings::fail).post(pings::fail))

@@ -18,6 +18,9 @@ pub enum AuditAction {
     ApiKeyRotated,
     #[serde(rename = "signing_secret.rotated")]
     SigningSecretRotated,
+    /// The plan changed (a billing event, or an operator).
+    #[serde(rename = "tier.changed")]
+    TierChanged,
 }
 
 stored_names!(AuditAction, "audit action" {
@@ -25,6 +28,7 @@ stored_names!(AuditAction, "audit action" {
     ApiKeyRevoked => "api_key.revoked",
     ApiKeyRotated => "api_key.rotated",
     SigningSecretRotated => "signing_secret.rotated",
+    TierChanged => "tier.changed",
 });
 
 /// Who did it.

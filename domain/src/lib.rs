@@ -16,6 +16,7 @@ mod names;
 pub mod alert;
 pub mod api_key;
 pub mod audit;
+pub mod billing;
 pub mod email;
 pub mod execution;
 pub mod job;

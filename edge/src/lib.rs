@@ -1,6 +1,6 @@
 //! Prikke's edge: the Cloudflare Worker every visitor and API client reaches first. It serves the
 //! landing page, documentation, use cases and status page, takes waitlist sign-ups, forwards
-//! `/api`, `/app` and `/ping` to api-fn, and puts security headers and per-client rate limits on
+//! `/api`, `/app`, `/ping` and `/billing` to api-fn, and puts security headers and per-client rate limits on
 //! everything.
 //!
 //! The decisions (routing, header policy, validation, rate-limit arithmetic, page rendering) are

@@ -70,7 +70,8 @@ pub enum Route {
     Health,
     /// `POST /waitlist`: form or JSON sign-up.
     Waitlist,
-    /// Everything under `/api`, `/app` and `/ping` belongs to api-fn and is forwarded untouched.
+    /// Everything under `/api`, `/app`, `/ping` and `/billing` (the billing provider's webhook)
+    /// belongs to api-fn and is forwarded untouched.
     Forward,
     /// The path exists but not for this method; `allow` lists the methods it answers.
     MethodNotAllowed {
@@ -80,7 +81,7 @@ pub enum Route {
 }
 
 /// Path prefixes owned by api-fn.
-pub const FORWARDED_PREFIXES: [&str; 3] = ["/api", "/app", "/ping"];
+pub const FORWARDED_PREFIXES: [&str; 4] = ["/api", "/app", "/ping", "/billing"];
 
 const READ_METHODS: &str = "GET, HEAD";
 
@@ -205,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn api_app_and_ping_are_forwarded_for_every_method() {
+    fn api_app_ping_and_billing_are_forwarded_for_every_method() {
         for method in [
             "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND",
         ] {
@@ -217,6 +218,7 @@ mod tests {
                 "/app/jobs/1/edit",
                 "/ping/abc",
                 "/ping/abc/fail",
+                "/billing/webhook",
             ] {
                 assert_eq!(route(method, path), Route::Forward, "{method} {path}");
             }
@@ -228,6 +230,7 @@ mod tests {
         assert_eq!(route("GET", "/apiary"), Route::NotFound);
         assert_eq!(route("GET", "/application"), Route::NotFound);
         assert_eq!(route("GET", "/pingu"), Route::NotFound);
+        assert_eq!(route("POST", "/billings"), Route::NotFound);
         assert_eq!(route("GET", "/docs/api/v1"), Route::NotFound);
         assert!(!is_forwarded("/API/v1/jobs"));
     }

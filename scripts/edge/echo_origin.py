@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A real HTTP origin for the edge's forwarding checks: it answers every request under /api,
-/app and /ping with a JSON description of exactly what it received (method, path with query,
+/app, /ping and /billing with a JSON description of exactly what it received (method, path with query,
 headers, body as base64), and offers a few special paths to test responses:
 
   /api/echo/redirect    302 to /app/elsewhere (the edge must pass it on, not follow it)

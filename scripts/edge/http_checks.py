@@ -307,10 +307,11 @@ class Forwarding(EdgeCase):
         self.assert_security_headers(reply)
         self.assertIn("/api/v1/jobs", json.loads(request(ECHO_URL, "GET", "/received").body))
 
-    def test_app_and_ping_are_forwarded_too(self):
-        for path in ("/app/jobs?page=2", "/ping/tok_123/fail"):
-            _, seen = self.echo("POST", path, b"ping", {"content-type": "text/plain"})
+    def test_app_ping_and_billing_are_forwarded_too(self):
+        for path in ("/app/jobs?page=2", "/ping/tok_123/fail", "/billing/webhook"):
+            _, seen = self.echo("POST", path, b"ping", {"content-type": "text/plain", "x-signature": "ab" * 32})
             self.assertEqual(seen["path"], path)
+            self.assertEqual(dict(seen["headers"]).get("x-signature"), "ab" * 32, "the provider's signature travels")
 
     def test_the_edge_names_the_client_and_drops_forged_forwarding_headers(self):
         ip = client_ip()

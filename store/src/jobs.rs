@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use domain::billing::PauseReason;
 use domain::job::{HeaderInput, HeadersInput, JobAlerts, JobAlertsInput, JobDraft, JobSpec, restore};
 use domain::retry::RetryPolicyInput;
 use domain::schedule::ScheduleSpec;
@@ -25,6 +26,8 @@ pub struct Job {
     pub org_id: Uuid,
     pub spec: JobSpec,
     pub next_run_at: Option<DateTime<Utc>>,
+    /// Set when its plan, not its user, disabled it (a downgrade); cleared when it is enabled.
+    pub paused_reason: Option<PauseReason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,7 +63,7 @@ const WRITTEN: [(&str, &str); 23] = [
 
 /// Every column a read returns, each prefixed with `prefix` (`"j."` or `""`).
 fn read_columns(prefix: &str) -> String {
-    let all = ["id", "org_id"].into_iter().chain(WRITTEN.iter().map(|c| c.0)).chain(["created_at", "updated_at"]);
+    let all = ["id", "org_id"].into_iter().chain(WRITTEN.iter().map(|c| c.0)).chain(["paused_reason", "created_at", "updated_at"]);
     all.map(|c| format!("{prefix}{c}")).collect::<Vec<_>>().join(", ")
 }
 
@@ -136,6 +139,7 @@ struct JobRow {
     alerts_muted: bool,
     alert_channel_ids: Option<sqlx::types::Json<Vec<String>>>,
     next_run_at: Option<DateTime<Utc>>,
+    paused_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -174,7 +178,8 @@ impl TryFrom<JobRow> for Job {
             schedule: Some(schedule),
         };
         let spec = restore(&draft).map_err(|e| corrupt(&e.to_string()))?;
-        Ok(Job { id: r.id, org_id: r.org_id, spec, next_run_at: r.next_run_at, created_at: r.created_at, updated_at: r.updated_at })
+        let paused_reason = r.paused_reason.map(|p| p.parse::<PauseReason>().map_err(|e| corrupt(&e.to_string()))).transpose()?;
+        Ok(Job { id: r.id, org_id: r.org_id, spec, next_run_at: r.next_run_at, paused_reason, created_at: r.created_at, updated_at: r.updated_at })
     }
 }
 
@@ -292,7 +297,7 @@ pub async fn insert_spec(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, spec: 
 /// The job as written, or the sync-key conflict that kept it out.
 fn stamped(j: NewJob, stamps: &HashMap<Uuid, (DateTime<Utc>, DateTime<Utc>)>) -> StoreResult<Job> {
     match stamps.get(&j.id) {
-        Some(&(created_at, updated_at)) => Ok(Job { id: j.id, org_id: j.org_id, spec: j.spec, next_run_at: j.next_run_at, created_at, updated_at }),
+        Some(&(created_at, updated_at)) => Ok(Job { id: j.id, org_id: j.org_id, spec: j.spec, next_run_at: j.next_run_at, paused_reason: None, created_at, updated_at }),
         None => Err(StoreError::Conflict { constraint: "jobs_org_key".to_owned() }),
     }
 }
@@ -373,6 +378,11 @@ pub async fn count(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM jobs WHERE org_id = $1").bind(org_id).fetch_one(db).await?)
 }
 
+/// How many of the organization's jobs are enabled.
+pub async fn count_enabled(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM jobs WHERE org_id = $1 AND enabled").bind(org_id).fetch_one(db).await?)
+}
+
 /// `WITH cancelled AS (…)`: cancels the pending runs of job `$2` of organization `$1` (those
 /// `filter` also selects), saying `reason`, finished at the parameter `now`.
 macro_rules! cancelling_pending_runs {
@@ -406,7 +416,7 @@ pub async fn set_enabled(
 ) -> StoreResult<bool> {
     let changed: Option<Uuid> = sqlx::query_scalar(concat!(
         cancelling_pending_runs!("job disabled", "$5", "AND NOT $3 AND source = 'schedule'"),
-        "UPDATE jobs SET enabled = $3,
+        "UPDATE jobs SET enabled = $3, paused_reason = NULL,
                 next_run_at = CASE WHEN $3 THEN coalesce(next_run_at, $4) ELSE next_run_at END,
                 updated_at = now()
           WHERE org_id = $1 AND id = $2 RETURNING id"
@@ -419,6 +429,45 @@ pub async fn set_enabled(
     .fetch_optional(db)
     .await?;
     Ok(changed.is_some())
+}
+
+/// Pauses jobs of `org_id` for their plan (`pauses`: each job and why), as disabling does (the
+/// cursor stays, pending scheduled runs are cancelled), in one statement. Returns how many
+/// enabled jobs it paused.
+pub async fn pause_for_plan(db: impl PgExecutor<'_>, org_id: Uuid, pauses: &[(Uuid, PauseReason)], now: DateTime<Utc>) -> StoreResult<u64> {
+    let ids: Vec<Uuid> = pauses.iter().map(|p| p.0).collect();
+    let reasons: Vec<&str> = pauses.iter().map(|p| p.1.as_str()).collect();
+    let paused: i64 = sqlx::query_scalar(
+        "WITH cancelled AS (
+             UPDATE executions SET status = 'cancelled', status_reason = 'paused by the plan', finished_at = $4
+              WHERE org_id = $1 AND job_id = ANY($2) AND status = 'pending' AND source = 'schedule'
+         ), paused AS (
+             UPDATE jobs j SET enabled = false, paused_reason = v.reason, updated_at = now()
+               FROM unnest($2::uuid[], $3::text[]) AS v(id, reason)
+              WHERE j.org_id = $1 AND j.id = v.id AND j.enabled
+             RETURNING 1
+         )
+         SELECT count(*) FROM paused",
+    )
+    .bind(org_id)
+    .bind(&ids)
+    .bind(&reasons)
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(paused as u64)
+}
+
+/// The organization's enabled jobs, oldest first (what a downgrade weighs).
+pub async fn enabled_oldest_first(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>> {
+    let sql = format!("{} WHERE org_id = $1 AND enabled ORDER BY created_at, id", SELECT.as_str());
+    sqlx::query_as::<_, JobRow>(&sql).bind(org_id).fetch_all(db).await?.into_iter().map(Job::try_from).collect()
+}
+
+/// The organization's jobs paused by their plan, oldest first (what an upgrade resumes).
+pub async fn paused_for_plan(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>> {
+    let sql = format!("{} WHERE org_id = $1 AND paused_reason IS NOT NULL ORDER BY created_at, id", SELECT.as_str());
+    sqlx::query_as::<_, JobRow>(&sql).bind(org_id).fetch_all(db).await?.into_iter().map(Job::try_from).collect()
 }
 
 /// Deletes a job of `org_id`, cancelling its runs that have not started. Its history stays

@@ -19,6 +19,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod completion;
 pub mod dispatch;
 pub mod error;

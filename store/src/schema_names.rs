@@ -6,6 +6,8 @@ mod tests {
     use std::collections::BTreeSet;
 
     use domain::alert::AlertKind;
+    use domain::audit::AuditAction;
+    use domain::billing::PauseReason;
     use domain::execution::{ExecutionStatus, Source};
     use domain::monitor::{MonitorStatus, PingKind};
     use domain::notification::{ChannelKind, SendStatus};
@@ -44,6 +46,8 @@ mod tests {
         assert_eq!(allowed(&pool, "organizations", "tier").await, names(&Tier::ALL));
         assert_eq!(allowed(&pool, "notification_channels", "kind").await, names(ChannelKind::ALL));
         assert_eq!(allowed(&pool, "notification_deliveries", "status").await, names(SendStatus::ALL));
+        assert_eq!(allowed(&pool, "jobs", "paused_reason").await, names(PauseReason::ALL));
+        assert_eq!(allowed(&pool, "audit_log", "action").await, names(AuditAction::ALL));
         // the event filter's own CHECK lists every alert kind
         let events = allowed(&pool, "notification_channels", "events").await;
         assert_eq!(events, names(AlertKind::ALL));

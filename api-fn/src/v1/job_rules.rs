@@ -127,8 +127,25 @@ pub async fn apply_update(conn: &mut PgConnection, old: &store::jobs::Job, new: 
     Ok(job)
 }
 
-/// Enables or disables a job (see `store::jobs::set_enabled`).
+/// Enables or disables a job (see `store::jobs::set_enabled`). Enabling is refused when the
+/// organization's plan (read under a lock) would not let the job run: its schedule is faster
+/// than the plan allows, or the plan's jobs are all running already (after a downgrade an
+/// organization may hold more jobs than its plan runs; the rest stay paused).
 pub async fn set_enabled(conn: &mut PgConnection, job: &store::jobs::Job, enabled: bool, now: DateTime<Utc>) -> Result<(), Problem> {
+    if enabled && !job.spec.enabled {
+        let org = store::organizations::lock(&mut *conn, job.org_id).await?.ok_or_else(|| Problem::not_found("job"))?;
+        let limits = org.tier.limits();
+        if job.spec.interval_minutes.is_some_and(|m| m < limits.min_interval_minutes) {
+            let e = domain::job::ScheduleRuleError::IntervalBelowTier { interval_minutes: job.spec.interval_minutes.unwrap_or_default(), tier: org.tier };
+            return Err(Problem::invalid_field("schedule", "schedule_interval_below_tier", e.to_string()));
+        }
+        if let Some(max) = limits.max_jobs {
+            let running = store::jobs::count_enabled(&mut *conn, job.org_id).await?;
+            if running >= i64::from(max) {
+                return Err(Problem::job_limit(org.tier, max, running, 1));
+            }
+        }
+    }
     let resume_at = job.spec.schedule.next_after(now);
     if !store::jobs::set_enabled(&mut *conn, job.org_id, job.id, enabled, resume_at, now).await? {
         return Err(Problem::not_found("job"));

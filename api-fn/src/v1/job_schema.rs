@@ -250,6 +250,11 @@ pub struct JobView {
     pub interval_minutes: Option<u32>,
     /// The next run the scheduler will create (null when disabled or when a one-time job has fired).
     pub next_run_at: Option<DateTime<Utc>>,
+    /// Set when the organization's plan paused the job (after a downgrade): `plan_job_limit` (the
+    /// plan runs fewer jobs; the newest beyond it are paused) or `plan_min_interval` (its
+    /// schedule is faster than the plan allows). Upgrading resumes it; enabling it is allowed
+    /// once the plan would run it.
+    pub paused_reason: Option<domain::billing::PauseReason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -301,6 +306,7 @@ impl From<&store::jobs::Job> for JobView {
             schedule_description: spec.schedule.describe(),
             interval_minutes: spec.interval_minutes,
             next_run_at: job.next_run_at,
+            paused_reason: job.paused_reason,
             created_at: job.created_at,
             updated_at: job.updated_at,
         }

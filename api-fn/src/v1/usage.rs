@@ -59,6 +59,9 @@ pub struct Usage {
     pub executions: ExecutionUsage,
     pub jobs: JobUsage,
     pub limits: PlanLimits,
+    /// Where to upgrade to Pro (the checkout, naming this organization); null on Pro, or when
+    /// no checkout is configured.
+    pub upgrade_url: Option<String>,
 }
 
 /// This month's usage and the plan's limits.
@@ -88,5 +91,16 @@ pub async fn usage(State(state): State<AppState>, tenant: Tenant) -> Result<Json
             max_timeout_secs: limits.max_timeout_secs,
             max_members: limits.max_members,
         },
+        upgrade_url: match (tenant.tier, &state.config.checkout_url) {
+            (domain::tier::Tier::Free, Some(checkout)) => Some(checkout_link(checkout, tenant.org_id)),
+            _ => None,
+        },
     }))
+}
+
+/// The checkout URL with the organization's id as the custom field the subscription's events
+/// carry back (`meta.custom_data.org_id`).
+pub fn checkout_link(checkout: &str, org_id: uuid::Uuid) -> String {
+    let separator = if checkout.contains('?') { '&' } else { '?' };
+    format!("{checkout}{separator}checkout%5Bcustom%5D%5Borg_id%5D={org_id}")
 }
