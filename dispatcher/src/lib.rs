@@ -132,7 +132,9 @@ impl Dispatcher {
             status.clone(),
             shutdown.clone(),
         ));
-        background.spawn(listen::run(pool.clone(), wake.clone(), shutdown.clone()));
+        // wakes the alert sender: alerts raised here, account e-mails queued anywhere
+        let alerts_raised = Arc::new(tokio::sync::Notify::new());
+        background.spawn(listen::run(pool.clone(), wake.clone(), alerts_raised.clone(), shutdown.clone()));
         background.spawn(maintenance::heartbeat(
             pool.clone(),
             clock.clone(),
@@ -143,7 +145,6 @@ impl Dispatcher {
             shutdown.clone(),
         ));
         background.spawn(maintenance::rescuer(pool.clone(), clock.clone(), wake.clone(), config.rescue_every, shutdown.clone()));
-        let alerts_raised = Arc::new(tokio::sync::Notify::new());
         background.spawn(maintenance::leader_chores(
             pool.clone(),
             clock.clone(),

@@ -1,5 +1,6 @@
-//! LISTEN on the wake-up channel (`store::notify`): turns notifications from the API and the
-//! leader into wake-ups. On any connection loss it reconnects and wakes the claim loop once,
+//! LISTEN on the wake-up channels (`store::notify`): turns due-work notifications from the API
+//! and the leader into wake-ups of the claim loop, and account-mail notifications into a wake-up
+//! of the sender. On any connection loss it reconnects and wakes the claim loop once,
 //! since notifications sent while disconnected are lost (the poll would catch them too, only
 //! later).
 
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::wake::Wake;
 
-pub async fn run(pool: PgPool, wake: Arc<Wake>, shutdown: CancellationToken) {
+pub async fn run(pool: PgPool, wake: Arc<Wake>, mail: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let mut listener = match store::notify::listen_due(&pool).await {
             Ok(l) => l,
@@ -22,10 +23,12 @@ pub async fn run(pool: PgPool, wake: Arc<Wake>, shutdown: CancellationToken) {
             }
         };
         wake.now();
+        mail.notify_one();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 msg = listener.try_recv() => match msg {
+                    Ok(Some(n)) if n.channel() == store::notify::MAIL_CHANNEL => mail.notify_one(),
                     Ok(Some(n)) => match parse_due_payload(n.payload()) {
                         Some(at) => wake.hint(at),
                         None => wake.now(),

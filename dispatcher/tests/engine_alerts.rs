@@ -175,3 +175,47 @@ async fn an_smtp_server_that_refuses_or_is_down_gets_the_alert_once_it_takes_mai
     assert!(mail["subject"].as_str().unwrap().contains("failed: HTTP 404"));
     d.shutdown().await;
 }
+
+/// Account e-mails (sign-in links and the like) wait in their own outbox: a NOTIFY wakes the
+/// sender, so one arrives long before the sender's poll would find it (the poll here is a
+/// minute), and once sent its body, which holds the link, is gone from the database.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_account_email_goes_out_at_once_and_its_link_is_then_forgotten(pool: PgPool) {
+    let smtp = SmtpSink::start(0).await;
+    let d = support::start(&pool, shared(SystemClock), |c| {
+        c.smtp_url = Some(smtp.url());
+        c.alerts.poll = Duration::from_secs(60);
+    })
+    .await;
+    // the first round (at start) has passed once the listener is up; then the message is queued
+    support::eventually("the dispatcher listens", Duration::from_secs(10), || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%LISTEN \"prikke_mail\"%' AND state = 'idle'",
+        )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (n > 0).then_some(())
+    })
+    .await;
+    let mail = store::mail::NewMail {
+        org_id: None,
+        kind: domain::account::MailKind::MagicLink,
+        to: "kari@example.com",
+        subject: "Your sign-in link",
+        text: "Sign in: https://prikke.test/app/magic/0123abcd",
+        html: "<p><a href=\"https://prikke.test/app/magic/0123abcd\">Sign in</a></p>",
+    };
+    let id = store::mail::enqueue(&pool, &mail).await.unwrap();
+    let got = smtp.wait_for(1, Duration::from_secs(10)).await.remove(0);
+    assert_eq!((got["subject"].as_str(), got["to"].clone()), (Some("Your sign-in link"), json!(["kari@example.com"])));
+    assert!(got["text"].as_str().unwrap().contains("https://prikke.test/app/magic/0123abcd"));
+    assert_eq!(got["message_id"], format!("<{id}@prikke.eu>"));
+    let (status, body): (String, Option<String>) = support::eventually("the send is recorded", Duration::from_secs(10), || async {
+        let row: (String, Option<String>) = sqlx::query_as("SELECT status, body_text FROM outgoing_mail WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+        (row.0 == "sent").then_some(row)
+    })
+    .await;
+    assert_eq!((status.as_str(), body), ("sent", None));
+    d.shutdown().await;
+}

@@ -21,6 +21,25 @@ pub enum AuditAction {
     /// The plan changed (a billing event, or an operator).
     #[serde(rename = "tier.changed")]
     TierChanged,
+    #[serde(rename = "member.invited")]
+    MemberInvited,
+    /// An invitation was accepted.
+    #[serde(rename = "member.joined")]
+    MemberJoined,
+    /// Removed by an admin, or left.
+    #[serde(rename = "member.removed")]
+    MemberRemoved,
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged,
+    #[serde(rename = "invite.revoked")]
+    InviteRevoked,
+    #[serde(rename = "organization.created")]
+    OrganizationCreated,
+    #[serde(rename = "organization.renamed")]
+    OrganizationRenamed,
+    /// A member signed in from a browser they had not used before.
+    #[serde(rename = "login.new_client")]
+    LoginNewClient,
 }
 
 stored_names!(AuditAction, "audit action" {
@@ -29,6 +48,14 @@ stored_names!(AuditAction, "audit action" {
     ApiKeyRotated => "api_key.rotated",
     SigningSecretRotated => "signing_secret.rotated",
     TierChanged => "tier.changed",
+    MemberInvited => "member.invited",
+    MemberJoined => "member.joined",
+    MemberRemoved => "member.removed",
+    MemberRoleChanged => "member.role_changed",
+    InviteRevoked => "invite.revoked",
+    OrganizationCreated => "organization.created",
+    OrganizationRenamed => "organization.renamed",
+    LoginNewClient => "login.new_client",
 });
 
 /// Who did it.

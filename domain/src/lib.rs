@@ -13,6 +13,7 @@
 
 mod names;
 
+pub mod account;
 pub mod alert;
 pub mod api_key;
 pub mod audit;

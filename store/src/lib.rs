@@ -28,6 +28,7 @@ pub mod idempotency;
 mod job_columns;
 pub mod jobs;
 pub mod leader;
+pub mod mail;
 pub mod monitors;
 pub mod notification_channels;
 pub mod notify;

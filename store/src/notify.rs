@@ -20,6 +20,17 @@ pub(crate) use due_channel;
 
 pub const DUE_CHANNEL: &str = due_channel!();
 
+/// The channel that says an account e-mail is waiting in the outbox (`store::mail`): the
+/// dispatcher sends it at once instead of at its next poll.
+macro_rules! mail_channel {
+    () => {
+        "prikke_mail"
+    };
+}
+pub(crate) use mail_channel;
+
+pub const MAIL_CHANNEL: &str = mail_channel!();
+
 /// The payload announcing a run due at `at`: epoch milliseconds, rounded up. Rounded down, a
 /// run due at 18.8079 s was announced for 18.807 s, and the claim loop, woken then with its
 /// prefetch window ending just before the run, found nothing and slept until its poll.
@@ -40,10 +51,10 @@ pub async fn notify_due(db: impl PgExecutor<'_>, at: DateTime<Utc>) -> StoreResu
     Ok(())
 }
 
-/// A connection listening on the channel.
+/// A connection listening on both channels (`Notification::channel` tells them apart).
 pub async fn listen_due(pool: &sqlx::PgPool) -> StoreResult<PgListener> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(DUE_CHANNEL).await?;
+    listener.listen_all([DUE_CHANNEL, MAIL_CHANNEL]).await?;
     Ok(listener)
 }
 

@@ -5,6 +5,7 @@
 mod tests {
     use std::collections::BTreeSet;
 
+    use domain::account::{LinkPurpose, MailKind, Role};
     use domain::alert::AlertKind;
     use domain::audit::AuditAction;
     use domain::billing::PauseReason;
@@ -48,6 +49,11 @@ mod tests {
         assert_eq!(allowed(&pool, "notification_deliveries", "status").await, names(SendStatus::ALL));
         assert_eq!(allowed(&pool, "jobs", "paused_reason").await, names(PauseReason::ALL));
         assert_eq!(allowed(&pool, "audit_log", "action").await, names(AuditAction::ALL));
+        assert_eq!(allowed(&pool, "memberships", "role").await, names(Role::ALL));
+        let invitable = [Role::Member, Role::Admin];
+        assert_eq!(allowed(&pool, "invites", "role").await, names(&invitable));
+        assert_eq!(allowed(&pool, "email_tokens", "purpose").await, names(LinkPurpose::ALL));
+        assert_eq!(allowed(&pool, "outgoing_mail", "kind").await, names(MailKind::ALL));
         // the event filter's own CHECK lists every alert kind
         let events = allowed(&pool, "notification_channels", "events").await;
         assert_eq!(events, names(AlertKind::ALL));

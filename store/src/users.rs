@@ -17,35 +17,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// A member's role in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "owner" => Ok(Role::Owner),
-            "admin" => Ok(Role::Admin),
-            "member" => Ok(Role::Member),
-            _ => Err(()),
-        }
-    }
-}
+pub use domain::account::Role;
 
 /// Creates a user. An address already registered (in any letter case) is
 /// `StoreError::Conflict { constraint: "users_email_key" }`.

@@ -36,17 +36,25 @@ impl Mailer {
 
     /// Sends `summary` to `to`. The error is a sentence for the outbox (no credentials in it).
     pub async fn send(&self, to: &str, summary: &Summary, unsubscribe: &str) -> Result<(), String> {
+        let subject = format!("[Prikke] {}", summary.title);
+        let headers = [
+            ("List-Unsubscribe", format!("<{unsubscribe}>")),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+            ("Auto-Submitted", "auto-generated".to_owned()),
+        ];
+        let (text, html) = (render::email_text(summary), render::email_html(summary));
+        self.send_message(to, &subject, summary.id.uuid(), &headers, text, html).await
+    }
+
+    /// Sends one message (plain text and HTML) with `id` as its `Message-ID` (a message re-sent
+    /// after a crash is recognisably the same) and the extra `headers`.
+    pub async fn send_message(&self, to: &str, subject: &str, id: uuid::Uuid, headers: &[(&'static str, String)], text: String, html: String) -> Result<(), String> {
         let to = to.parse::<Mailbox>().map_err(|e| format!("the address {to:?} cannot be mailed: {e}"))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(format!("[Prikke] {}", summary.title))
-            .message_id(Some(format!("<{}@prikke.eu>", summary.id.uuid())))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe}>")))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".to_owned()))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_owned()))
-            .multipart(MultiPart::alternative_plain_html(render::email_text(summary), render::email_html(summary)))
-            .map_err(|e| format!("the message could not be built: {e}"))?;
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(subject).message_id(Some(format!("<{id}@prikke.eu>")));
+        for (name, value) in headers {
+            builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.clone()));
+        }
+        let message = builder.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|e| format!("the message could not be built: {e}"))?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
     }
 }

@@ -18,6 +18,7 @@
 //! instance (or this one, restarted) sends them again under the same id. Test messages are sent
 //! alone, once, whatever the digest rule says.
 
+mod account_mail;
 pub mod email;
 pub mod render;
 
@@ -93,7 +94,8 @@ pub async fn run(sender: Sender, shutdown: CancellationToken) {
     let sender = Arc::new(sender);
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
-        match round(&sender).await {
+        let rounds = async { Ok::<_, store::StoreError>(round(&sender).await? + account_mail::round(&sender).await?) };
+        match rounds.await {
             Ok(claimed) => {
                 backoff = Duration::from_millis(200);
                 if claimed < CLAIM_BATCH as usize {
