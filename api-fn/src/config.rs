@@ -24,6 +24,9 @@ pub struct Config {
     pub api_rate_per_minute: u32,
     /// `PRIKKE_PING_RATE_PER_MINUTE`: heartbeat pings per client IP per minute (default 60; 0 off).
     pub ping_rate_per_minute: u32,
+    /// `PRIKKE_LOGIN_RATE_PER_MINUTE`: sign-in attempts and e-mailed-link requests per client IP,
+    /// and per address, per minute (default 10; 0 off).
+    pub login_rate_per_minute: u32,
     /// `PRIKKE_TRUST_FORWARDED_FOR`: take the client IP from the last `X-Forwarded-For` entry
     /// (the edge Worker writes it). Default: true in production (api-fn sits behind the edge),
     /// false elsewhere.
@@ -112,6 +115,7 @@ impl Config {
         };
         let api_rate_per_minute = per_minute("PRIKKE_API_RATE_PER_MINUTE", 600);
         let ping_rate_per_minute = per_minute("PRIKKE_PING_RATE_PER_MINUTE", 60);
+        let login_rate_per_minute = per_minute("PRIKKE_LOGIN_RATE_PER_MINUTE", 10);
         let trust_forwarded_for = match get("PRIKKE_TRUST_FORWARDED_FOR").as_deref() {
             None => env == Environment::Production,
             Some("1" | "true" | "yes") => true,
@@ -158,6 +162,7 @@ impl Config {
             db_max_connections,
             api_rate_per_minute,
             ping_rate_per_minute,
+            login_rate_per_minute,
             trust_forwarded_for,
             public_url,
             billing_webhook_secret,

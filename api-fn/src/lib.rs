@@ -11,6 +11,7 @@ pub mod batch;
 pub mod billing;
 pub mod coalesce;
 pub mod config;
+pub mod credentials;
 pub mod health;
 pub mod pings;
 pub mod problem;
@@ -59,9 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ping/{token}", get(pings::success).post(pings::success))
         .route("/ping/{token}/start", get(pings::start).post(pings::start))
         .route("/ping/{token}/fail", get(pings::fail).post(pings::fail))
-        .route("/ping/c/{token}", get(pings::complete).post(pings::complete))
-        .route("/app/unsubscribe/{token}", get(app::unsubscribe_page).post(app::unsubscribe));
-    v1::routes(router)
+        .route("/ping/c/{token}", get(pings::complete).post(pings::complete));
+    v1::routes(app::routes(router))
         .fallback(|| async { problem::Problem::not_found("route") })
         .method_not_allowed_fallback(|| async { problem::Problem::method_not_allowed() })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))

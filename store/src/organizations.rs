@@ -110,6 +110,12 @@ pub async fn set_tier(db: impl PgExecutor<'_>, id: Uuid, tier: Tier) -> StoreRes
     Ok(n == 1)
 }
 
+/// Renames an organization. False when no such organization exists.
+pub async fn rename(db: impl PgExecutor<'_>, id: Uuid, name: &str) -> StoreResult<bool> {
+    let n = sqlx::query("UPDATE organizations SET name = $2, updated_at = now() WHERE id = $1").bind(id).bind(name).execute(db).await?.rows_affected();
+    Ok(n == 1)
+}
+
 /// Erases the organization and, by cascade, every row that belongs to it.
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<bool> {
     let n = sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(db).await?.rows_affected();

@@ -93,6 +93,67 @@ pub async fn seats_used(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc
     .await?)
 }
 
+/// Sets (or replaces) a user's password hash.
+pub async fn set_password(db: impl PgExecutor<'_>, id: Uuid, password_hash: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id).bind(password_hash).execute(db).await?;
+    Ok(())
+}
+
+/// Marks the address confirmed (the first time only) and records a sign-in at `now`.
+pub async fn signed_in(db: impl PgExecutor<'_>, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET email_verified_at = coalesce(email_verified_at, $2), last_login_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// One member of an organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// The organization's members, owners first, then by when they joined.
+pub async fn members(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Member>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        role: String,
+        joined_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at, m.role, m.created_at AS joined_at
+           FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.org_id = $1
+          ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.created_at",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(|r| Ok(Member { user: r.user, role: parse_column("memberships.role", r.role)?, joined_at: r.joined_at })).collect()
+}
+
+/// Removes a member. False when they were not one.
+pub async fn remove_membership(db: impl PgExecutor<'_>, org_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
+    let n = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2").bind(org_id).bind(user_id).execute(db).await?.rows_affected();
+    Ok(n == 1)
+}
+
+/// How many owners the organization has; its rows are locked until the transaction ends, so
+/// two owners leaving at once cannot leave it with none.
+pub async fn owners_locked(conn: &mut sqlx::PgConnection, org_id: Uuid) -> StoreResult<i64> {
+    let owners: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE")
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(owners.len() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

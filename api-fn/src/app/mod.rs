@@ -1,59 +1,244 @@
-//! The web app under `/app` (the edge forwards it here). So far it serves one page: the
-//! one-click unsubscribe link of alert e-mails (RFC 8058): `GET` shows what the link would turn
-//! off and asks to confirm (link scanners only GET), `POST` turns the channel off.
+//! The web app under `/app` (the edge forwards it here): server-rendered pages (maud, escaped by
+//! construction), one stylesheet shared with the edge's pages, forms that work without
+//! JavaScript. Modules: `session` (cookies, the signed-in member, form tokens), `password`
+//! (argon2id), `mail` (the account e-mails, written to the outbox), `auth` (sign-up, sign-in,
+//! links, sign-out), `orgs` (start page, organizations), `members` (members and invitations),
+//! `keys` (API keys, signing secrets, audit log), `unsubscribe` (alert e-mails' one-click link).
+//! Every page checks the member's role; another organization's ids answer 404.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+pub mod auth;
+pub mod keys;
+pub mod mail;
+pub mod members;
+pub mod orgs;
+pub mod password;
+pub mod session;
+pub mod unsubscribe;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+pub use session::{Member, Visitor};
+pub use unsubscribe::{unsubscribe, unsubscribe_page};
 
 use crate::AppState;
-use crate::problem::Problem;
-use crate::v1::extract::ApiPath;
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Prikke</title><style>body{{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f8fafc;color:#0f172a;\
-         max-width:36rem;margin:4rem auto;padding:0 1rem}}h1{{font-size:1.4rem}}button{{background:#10b981;color:#fff;border:0;border-radius:.4rem;\
-         padding:.6rem 1.2rem;font-size:1rem;cursor:pointer}}button:focus{{outline:3px solid #0f172a}}</style></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
-    ))
+/// The stylesheet: the edge's (the same look as the landing page) and the app's own rules.
+const CSS: &str = concat!(include_str!("../../../edge/content/site.css"), include_str!("app.css"));
+
+/// Adds the app's routes.
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/app", get(orgs::home))
+        .route("/app/", get(orgs::home))
+        .route("/app/static/app.css", get(stylesheet))
+        .route("/app/welcome", get(orgs::welcome))
+        .route("/app/signup", get(auth::signup_page).post(auth::signup))
+        .route("/app/login", get(auth::login_page).post(auth::login))
+        .route("/app/logout", post(auth::logout))
+        .route("/app/confirm/{token}", get(auth::confirm_page).post(auth::confirm))
+        .route("/app/magic", get(auth::magic_page).post(auth::magic_request))
+        .route("/app/magic/{token}", get(auth::magic_link_page).post(auth::magic_link))
+        .route("/app/reset", get(auth::reset_page).post(auth::reset_request))
+        .route("/app/reset/{token}", get(auth::reset_link_page).post(auth::reset_link))
+        .route("/app/orgs", post(orgs::create))
+        .route("/app/orgs/{id}/switch", post(orgs::switch))
+        .route("/app/settings", get(orgs::settings_page).post(orgs::rename))
+        .route("/app/members", get(members::list))
+        .route("/app/members/invite", post(members::invite))
+        .route("/app/members/{user_id}/role", post(members::change_role))
+        .route("/app/members/{user_id}/remove", post(members::remove))
+        .route("/app/members/leave", post(members::leave))
+        .route("/app/invites/{id}/revoke", post(members::revoke_invite))
+        .route("/app/invite/{token}", get(members::invite_page))
+        .route("/app/invite/{token}/accept", post(members::accept))
+        .route("/app/invite/{token}/decline", post(members::decline))
+        .route("/app/keys", get(keys::page_handler).post(keys::create))
+        .route("/app/keys/{id}/revoke", post(keys::revoke))
+        .route("/app/keys/{id}/rotate", post(keys::rotate))
+        .route("/app/secrets/reveal", post(keys::reveal_secrets))
+        .route("/app/secrets/rotate", post(keys::rotate_secret))
+        .route("/app/audit", get(keys::audit))
+        .route("/app/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/app/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+async fn stylesheet() -> Response {
+    let mut res = CSS.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
 }
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, page("Link not found", "<p>This unsubscribe link is not valid (the channel may have been deleted).</p>")).into_response()
+/// What the page frame shows around a page: who is signed in, where, and the form token.
+pub struct Frame<'a> {
+    pub member: Option<&'a Member>,
+    pub csrf: &'a str,
+    /// The nav entry of this page (`aria-current`).
+    pub current: &'static str,
 }
 
-/// Shows what the link turns off and asks to confirm.
-pub async fn unsubscribe_page(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, Problem> {
-    let Some((org, target, enabled)) = store::notification_channels::by_unsubscribe_token(&state.pool, &token).await? else {
-        return Ok(not_found());
-    };
-    let body = if enabled {
-        format!(
-            "<p>Stop Prikke's alerts for <strong>{}</strong> to <strong>{}</strong>?</p>\
-             <form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>",
-            escape(&org),
-            escape(&target)
-        )
-    } else {
-        format!("<p>Alerts for <strong>{}</strong> no longer go to <strong>{}</strong>.</p>", escape(&org), escape(&target))
-    };
-    Ok(page("Unsubscribe", &body).into_response())
-}
-
-/// Turns the channel off (the one-click POST of a mail client, or the form above).
-pub async fn unsubscribe(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Result<Response, Problem> {
-    match store::notification_channels::unsubscribe(&state.pool, &token).await? {
-        Some(target) => {
-            tracing::info!("notification channel turned off by its unsubscribe link");
-            let body = format!("<p>Done: no more alerts go to <strong>{}</strong>. The channel stays, turned off, and can be turned on again through the API.</p>", escape(&target));
-            Ok(page("Unsubscribed", &body).into_response())
-        }
-        None => Ok(not_found()),
+impl<'a> Frame<'a> {
+    pub fn of(member: &'a Member, current: &'static str) -> Self {
+        Frame { member: Some(member), csrf: &member.visitor.csrf, current }
     }
+
+    pub fn public(visitor: &'a Visitor) -> Self {
+        Frame { member: None, csrf: &visitor.csrf, current: "" }
+    }
+}
+
+/// The hidden field every form carries.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A whole page.
+pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    let link = |href: &str, label: &str, key: &str| {
+        html! { a href=(href) aria-current=[(frame.current == key).then_some("page")] { (label) } }
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Prikke" }
+                link rel="stylesheet" href="/app/static/app.css";
+            }
+            body {
+                header.site {
+                    div.wrap {
+                        a.logo href="/app" { "Prikke" b { "." } }
+                        nav.app aria-label="Main" {
+                            @if let Some(m) = frame.member {
+                                (link("/app", "Jobs", "home"))
+                                (link("/app/keys", "API keys", "keys"))
+                                (link("/app/members", "Members", "members"))
+                                @if m.role.can_administer() { (link("/app/audit", "Audit log", "audit")) }
+                                (link("/app/settings", "Settings", "settings"))
+                                form.inline method="post" action="/app/logout" {
+                                    (csrf_field(frame.csrf))
+                                    button.linklike type="submit" { "Sign out" }
+                                }
+                            } @else {
+                                (link("/app/login", "Sign in", "login"))
+                                (link("/app/signup", "Sign up", "signup"))
+                            }
+                        }
+                    }
+                }
+                @if let Some(m) = frame.member {
+                    div.orgbar {
+                        div.wrap {
+                            span { "Organization: " strong { (m.org.name) } " (" (m.role) ", " (m.org.tier.display_name()) " plan)" }
+                            @if m.orgs.len() > 1 {
+                                details.switch {
+                                    summary { "Switch" }
+                                    ul {
+                                        @for (o, _) in &m.orgs {
+                                            @if o.id != m.org.id {
+                                                li {
+                                                    form.inline method="post" action={ "/app/orgs/" (o.id) "/switch" } {
+                                                        (csrf_field(frame.csrf))
+                                                        button.linklike type="submit" { (o.name) }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                main.wrap.app { h1 { (title) } (body) }
+                footer.site { div.wrap { "Prikke · Hosted in the EU · " a href="/docs" { "Docs" } " · " a href="/status" { "Status" } } }
+            }
+        }
+    }
+}
+
+/// A notice box (`kind`: "" for good news, "error", "warn").
+pub fn notice(kind: &str, text: Markup) -> Markup {
+    html! { div class={ "notice " (kind) } role=[(kind == "error").then_some("alert")] { (text) } }
+}
+
+/// Percent-encodes `s` for a query value.
+pub fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after signing in: `next` when it is a page of the app, else the start page.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/app") && !n.starts_with("//") && !n.contains("://") && !n.contains('\\') => n.to_owned(),
+        _ => "/app".to_owned(),
+    }
+}
+
+/// What can go wrong on a page, each with the page it shows.
+#[derive(Debug)]
+pub enum AppError {
+    NotFound,
+    Forbidden(String),
+    BadRequest(String),
+    TooManyRequests,
+    Internal,
+}
+
+impl From<store::StoreError> for AppError {
+    fn from(e: store::StoreError) -> Self {
+        tracing::error!(error = %e, "a page failed on the database");
+        AppError::Internal
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::from(store::StoreError::from(e))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is nothing here, or it belongs to another organization.".to_owned()),
+            AppError::Forbidden(t) => (StatusCode::FORBIDDEN, "Not allowed", t),
+            AppError::BadRequest(t) => (StatusCode::BAD_REQUEST, "That did not work", t),
+            AppError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", "Too many attempts from here or for this account. Wait a minute and try again.".to_owned()),
+            AppError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Something went wrong on our side; it has been logged. Try again in a moment.".to_owned()),
+        };
+        let frame = Frame { member: None, csrf: "", current: "" };
+        let body = html! { (notice("error", html! { (text) })) p { a href="/app" { "Back to the start page" } } };
+        let mut res = (status, axum::response::Html(page(&frame, title, body).into_string())).into_response();
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// A page response (never cached: pages show private data and carry form tokens).
+pub fn respond(visitor: &Visitor, status: StatusCode, markup: Markup) -> Response {
+    let mut res = (status, axum::response::Html(markup.into_string())).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    visitor.finish(res)
+}
+
+/// A redirect after a form (303: the browser follows with GET).
+pub fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// Text shown verbatim inside markup.
+pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
+    PreEscaped(s)
 }

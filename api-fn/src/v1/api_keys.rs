@@ -8,9 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeDelta, Utc};
-use domain::api_key::{ApiKey, KeyName, MAX_ACTIVE_KEYS};
-use domain::audit::{Actor, AuditAction};
+use chrono::{DateTime, Utc};
+use domain::api_key::{KeyName, MAX_ACTIVE_KEYS};
+use domain::audit::Actor;
 use domain::lifetimes::{ROTATION_OVERLAP_DEFAULT_SECS, ROTATION_OVERLAP_MAX_SECS};
 use serde::{Deserialize, Serialize};
 use store::api_keys::ApiKeyRecord;
@@ -21,6 +21,7 @@ use super::auth::Tenant;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, paginate};
 use crate::AppState;
+use crate::credentials::{self, CredentialError};
 use crate::problem::Problem;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,15 +99,21 @@ pub struct RotatedApiKey {
     pub previous_expires_at: DateTime<Utc>,
 }
 
-fn generate() -> domain::api_key::GeneratedApiKey {
-    ApiKey::generate(rand::random::<[u8; 12]>(), rand::random::<[u8; 32]>())
-}
-
 fn location(mut res: Response, id: Uuid) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/api-keys/{id}")) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res
+}
+
+impl From<CredentialError> for Problem {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::KeyLimit => Problem::key_limit(MAX_ACTIVE_KEYS),
+            CredentialError::NoSuchKey => Problem::not_found("API key in use"),
+            CredentialError::Store(e) => Problem::from(e),
+        }
+    }
 }
 
 /// Create an API key.
@@ -118,20 +125,11 @@ fn location(mut res: Response, id: Uuid) -> Response {
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<ApiKeyInput>) -> Result<Response, Problem> {
     let name = KeyName::parse(&input.name).map_err(|e| Problem::invalid_field("name", "name_invalid", e.to_string()))?;
-    let now = Utc::now();
-    let key = generate();
     let mut tx = state.pool.begin().await?;
-    if store::api_keys::count_active_locked(&mut tx, tenant.org_id).await? >= MAX_ACTIVE_KEYS as i64 {
-        return Err(Problem::key_limit(MAX_ACTIVE_KEYS));
-    }
-    let record = store::api_keys::insert(&mut *tx, tenant.org_id, key.id.as_str(), name.as_str(), &key.secret_hash, None, None).await?;
-    let target = record.id.to_string();
-    let details = serde_json::json!({"name": record.name, "prefix": format!("pk_live_{}", record.public_id)});
-    store::audit::record(&mut *tx, tenant.org_id, Actor::ApiKey(tenant.key_id), AuditAction::ApiKeyCreated, Some(("api_key", &target)), details).await?;
+    let new = credentials::create_key(&mut tx, tenant.org_id, Actor::ApiKey(tenant.key_id), &name).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, key_id = %record.id, "API key created");
-    let body = NewApiKey { key: ApiKeyView::of(&record, now), token: key.token };
-    Ok(location((StatusCode::CREATED, Json(body)).into_response(), record.id))
+    let body = NewApiKey { key: ApiKeyView::of(&new.record, Utc::now()), token: new.token };
+    Ok(location((StatusCode::CREATED, Json(body)).into_response(), new.record.id))
 }
 
 /// List the organization's API keys, newest first (revoked ones too).
@@ -161,11 +159,8 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     security(("api_key" = [])))]
 pub async fn revoke(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
     let mut tx = state.pool.begin().await?;
-    let key = store::api_keys::revoke(&mut *tx, tenant.org_id, id, Utc::now()).await?.ok_or_else(|| Problem::not_found("API key in use"))?;
-    let details = serde_json::json!({"name": key.name, "prefix": format!("pk_live_{}", key.public_id)});
-    store::audit::record(&mut *tx, tenant.org_id, Actor::ApiKey(tenant.key_id), AuditAction::ApiKeyRevoked, Some(("api_key", &id.to_string())), details).await?;
+    credentials::revoke_key(&mut tx, tenant.org_id, Actor::ApiKey(tenant.key_id), id).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, key_id = %id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,19 +174,9 @@ pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     if overlap > ROTATION_OVERLAP_MAX_SECS {
         return Err(Problem::bad_request(format!("overlap_secs is at most {ROTATION_OVERLAP_MAX_SECS} (7 days)")));
     }
-    let now = Utc::now();
-    let until = now + TimeDelta::seconds(i64::from(overlap));
-    let key = generate();
     let mut tx = state.pool.begin().await?;
-    let new = store::api_keys::rotate(&mut *tx, tenant.org_id, id, key.id.as_str(), &key.secret_hash, None, now, until)
-        .await?
-        .ok_or_else(|| Problem::not_found("API key in use"))?;
-    let old = store::api_keys::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("API key"))?;
-    let previous_expires_at = old.revoked_at.unwrap_or(until);
-    let details = serde_json::json!({"name": new.name, "new_key_id": new.id, "prefix": format!("pk_live_{}", new.public_id), "old_expires_at": previous_expires_at});
-    store::audit::record(&mut *tx, tenant.org_id, Actor::ApiKey(tenant.key_id), AuditAction::ApiKeyRotated, Some(("api_key", &id.to_string())), details).await?;
+    let (new, previous_expires_at) = credentials::rotate_key(&mut tx, tenant.org_id, Actor::ApiKey(tenant.key_id), id, overlap).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, key_id = %id, new_key_id = %new.id, overlap_secs = overlap, "API key rotated");
-    let body = RotatedApiKey { key: NewApiKey { key: ApiKeyView::of(&new, now), token: key.token }, previous_expires_at };
-    Ok(location((StatusCode::CREATED, Json(body)).into_response(), new.id))
+    let body = RotatedApiKey { key: NewApiKey { key: ApiKeyView::of(&new.record, Utc::now()), token: new.token }, previous_expires_at };
+    Ok(location((StatusCode::CREATED, Json(body)).into_response(), new.record.id))
 }

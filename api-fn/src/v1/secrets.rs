@@ -5,8 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, TimeDelta, Utc};
-use domain::signing::SigningSecret;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -67,16 +66,9 @@ pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): 
     if overlap > MAX_OVERLAP_SECS {
         return Err(Problem::bad_request(format!("overlap_secs is at most {MAX_OVERLAP_SECS} (7 days)")));
     }
-    let now = Utc::now();
-    let previous_expire_at = now + TimeDelta::seconds(i64::from(overlap));
-    let secret = SigningSecret::generate(rand::random::<[u8; 32]>()).to_string();
     let mut tx = state.pool.begin().await?;
-    let id = store::signing_secrets::insert(&mut *tx, tenant.org_id, &secret).await?;
-    store::signing_secrets::expire_all_but(&mut *tx, tenant.org_id, id, previous_expire_at).await?;
-    let details = serde_json::json!({"overlap_secs": overlap, "previous_expire_at": previous_expire_at});
-    let actor = domain::audit::Actor::ApiKey(tenant.key_id);
-    store::audit::record(&mut *tx, tenant.org_id, actor, domain::audit::AuditAction::SigningSecretRotated, Some(("signing_secret", &id.to_string())), details).await?;
+    let (id, secret, previous_expire_at) = crate::credentials::rotate_signing_secret(&mut tx, tenant.org_id, domain::audit::Actor::ApiKey(tenant.key_id), overlap).await?;
     tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, secret_id = %id, overlap_secs = overlap, "signing secret rotated");
+    let now = Utc::now();
     Ok((StatusCode::CREATED, Json(RotatedSecret { id, secret, created_at: now, previous_expire_at })))
 }
