@@ -56,16 +56,44 @@ pub async fn known_client(db: impl PgExecutor<'_>, user_id: Uuid, client_hash: &
         .await?)
 }
 
-/// The live session whose token hashes to `token_hash`.
-pub async fn find(db: impl PgExecutor<'_>, token_hash: &[u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at > $2"))
-        .bind(&token_hash[..])
-        .bind(now)
-        .fetch_optional(db)
-        .await?)
+/// The live session whose token hashes to `token_hash`, with its user (one query: every page
+/// asks this first).
+pub async fn find_with_user(db: impl PgExecutor<'_>, token_hash: &[u8; 32], now: DateTime<Utc>) -> StoreResult<Option<(Session, crate::users::User)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        session: Session,
+        email: String,
+        name: Option<String>,
+        password_hash: Option<String>,
+        email_verified_at: Option<DateTime<Utc>>,
+        user_created_at: DateTime<Utc>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.id, s.user_id, s.current_org_id, s.csrf_secret, s.last_seen_at, s.expires_at,
+                u.email, u.name, u.password_hash, u.email_verified_at, u.created_at AS user_created_at
+           FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(&token_hash[..])
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let user = crate::users::User {
+            id: r.session.user_id,
+            email: r.email,
+            name: r.name,
+            password_hash: r.password_hash,
+            email_verified_at: r.email_verified_at,
+            created_at: r.user_created_at,
+        };
+        (r.session, user)
+    }))
 }
 
-/// Records use and moves the idle expiry to `now + idle` (at most once a minute per session).
+/// Records use and moves the idle expiry to `now + idle` (at most once a minute per session:
+/// callers skip it when `last_seen_at` is fresher than that).
 pub async fn touch(db: impl PgExecutor<'_>, id: Uuid, now: DateTime<Utc>, idle: Duration) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND last_seen_at < $2 - interval '60 seconds'")
         .bind(id)

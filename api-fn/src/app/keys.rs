@@ -48,6 +48,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
             label { "Name of the new key" input type="text" name="name" required maxlength="100" placeholder="CI"; }
             button.button type="submit" { "Create key" }
         }
+        @if keys.is_empty() { p.muted { "No API keys yet." } } @else {
         table {
             caption.visually-hidden { "API keys" }
             thead { tr { th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } th scope="col" { "Actions" } } }
@@ -75,6 +76,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
                     }
                 }
             }
+        }
         }
         h2 { "Webhook signing secrets" }
         p { "Every call Prikke makes is signed with these (" a href="/docs/webhooks" { "how to verify" } "). While more than one is listed, each signs every call." }

@@ -76,6 +76,8 @@ async fn stylesheet() -> Response {
 /// What the page frame shows around a page: who is signed in, where, and the form token.
 pub struct Frame<'a> {
     pub member: Option<&'a Member>,
+    /// Signed in (with or without an organization): the nav offers to sign out.
+    pub signed_in: bool,
     pub csrf: &'a str,
     /// The nav entry of this page (`aria-current`).
     pub current: &'static str,
@@ -83,11 +85,11 @@ pub struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     pub fn of(member: &'a Member, current: &'static str) -> Self {
-        Frame { member: Some(member), csrf: &member.visitor.csrf, current }
+        Frame { member: Some(member), signed_in: true, csrf: &member.visitor.csrf, current }
     }
 
     pub fn public(visitor: &'a Visitor) -> Self {
-        Frame { member: None, csrf: &visitor.csrf, current: "" }
+        Frame { member: None, signed_in: visitor.signed_in.is_some(), csrf: &visitor.csrf, current: "" }
     }
 }
 
@@ -117,10 +119,15 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         nav.app aria-label="Main" {
                             @if let Some(m) = frame.member {
                                 (link("/app", "Jobs", "home"))
-                                (link("/app/keys", "API keys", "keys"))
+                                @if m.role.can_administer() { (link("/app/keys", "API keys", "keys")) }
                                 (link("/app/members", "Members", "members"))
                                 @if m.role.can_administer() { (link("/app/audit", "Audit log", "audit")) }
                                 (link("/app/settings", "Settings", "settings"))
+                                form.inline method="post" action="/app/logout" {
+                                    (csrf_field(frame.csrf))
+                                    button.linklike type="submit" { "Sign out" }
+                                }
+                            } @else if frame.signed_in {
                                 form.inline method="post" action="/app/logout" {
                                     (csrf_field(frame.csrf))
                                     button.linklike type="submit" { "Sign out" }
@@ -218,7 +225,7 @@ impl IntoResponse for AppError {
             AppError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", "Too many attempts from here or for this account. Wait a minute and try again.".to_owned()),
             AppError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Something went wrong on our side; it has been logged. Try again in a moment.".to_owned()),
         };
-        let frame = Frame { member: None, csrf: "", current: "" };
+        let frame = Frame { member: None, signed_in: false, csrf: "", current: "" };
         let body = html! { (notice("error", html! { (text) })) p { a href="/app" { "Back to the start page" } } };
         let mut res = (status, axum::response::Html(page(&frame, title, body).into_string())).into_response();
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

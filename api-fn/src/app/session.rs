@@ -67,13 +67,13 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let now = Utc::now();
         let mut signed_in = None;
-        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-            if let Some(session) = store::sessions::find(&state.pool, &token_hash(&token), now).await? {
-                if let Some(user) = store::users::get(&state.pool, session.user_id).await? {
-                    store::sessions::touch(&state.pool, session.id, now, SESSION_IDLE_LIFETIME).await?;
-                    signed_in = Some(SignedIn { session, user });
-                }
+        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
+            && let Some((session, user)) = store::sessions::find_with_user(&state.pool, &token_hash(&token), now).await?
+        {
+            if now - session.last_seen_at >= chrono::Duration::seconds(60) {
+                store::sessions::touch(&state.pool, session.id, now, SESSION_IDLE_LIFETIME).await?;
             }
+            signed_in = Some(SignedIn { session, user });
         }
         let (csrf, new_csrf_cookie) = match (&signed_in, cookie(&parts.headers, CSRF_COOKIE)) {
             (Some(s), _) => (hex(&s.session.csrf_secret), None),
