@@ -99,6 +99,21 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
         let details = serde_json::json!({"from": org.tier, "to": tier, "event": name, "event_id": event_id,
                                          "paused_jobs": out.paused_jobs, "resumed_jobs": out.resumed_jobs});
         store::audit::record(&mut *tx, org.id, Actor::System, AuditAction::TierChanged, Some(("organization", &org.id.to_string())), details).await?;
+        // the owners are told, with what the change paused or resumed
+        let mut lead = format!("{}'s plan is now {} (it was {}).", org.name, tier.display_name(), org.tier.display_name());
+        if !out.paused_jobs.is_empty() {
+            lead.push_str(&format!(" {} job(s) the {} plan does not run are paused, not deleted; upgrading resumes them.", out.paused_jobs.len(), tier.display_name()));
+        }
+        if !out.resumed_jobs.is_empty() {
+            lead.push_str(&format!(" {} job(s) paused by the plan run again.", out.resumed_jobs.len()));
+        }
+        let link = format!("{}/app/settings", state.config.public_url);
+        let subject = format!("{} is on the {} plan", org.name, tier.display_name());
+        for owner in store::users::members(&mut *tx, org.id).await?.iter().filter(|m| m.role == domain::account::Role::Owner) {
+            crate::app::mail::send(&mut tx, Some(org.id), domain::account::MailKind::PlanChanged, &owner.user.email, &subject, &lead, &link, "See the plan", "You get this because you own the organization.")
+                .await
+                .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the owners' notice could not be queued"))?;
+        }
         tracing::info!(org_id = %org.id, from = %org.tier, to = %tier, event = name, paused = out.paused_jobs.len(), resumed = out.resumed_jobs.len(), "plan changed");
         out.tier = Some(tier);
     }

@@ -141,6 +141,18 @@ async fn a_downgrade_pauses_what_the_plan_does_not_run_deletes_nothing_and_an_up
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
     assert_eq!(count, 8, "nothing deleted");
+    // the owner is told (an operator-made organization has none; give it one)
+    let owner = store::users::insert(&pool, "owner@example.com", None, None).await.unwrap();
+    store::users::upsert_membership(&pool, org.org_id, owner.id, domain::account::Role::Owner).await.unwrap();
+    signed(&api, &event("subscription_updated", org.org_id, "active", "2026-12-05T11:00:00Z")).await;
+    signed(&api, &event("subscription_expired", org.org_id, "expired", "2026-12-05T12:00:00Z")).await;
+    let (to, subject, text): (String, String, String) =
+        sqlx::query_as("SELECT to_address, subject, body_text FROM outgoing_mail WHERE kind = 'plan_changed' ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((to.as_str(), subject.as_str()), ("owner@example.com", "[Prikke] acme is on the Free plan"));
+    assert!(text.contains("3 job(s) the Free plan does not run are paused, not deleted"), "{text}");
 
     // the Free plan's limits apply at once
     let usage = api.get("/api/v1/usage", key).await.json;
