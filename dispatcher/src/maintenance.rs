@@ -62,12 +62,16 @@ pub async fn rescuer(pool: PgPool, clock: SharedClock, wake: Arc<Wake>, every: D
             _ = tokio::time::sleep(every) => {}
         }
         match dispatch::rescue_expired(&pool, clock.now(), 1_000).await {
-            Ok(ids) if !ids.is_empty() => {
-                tracing::warn!(count = ids.len(), "rescued executions whose lease expired");
-                metrics::counter!("prikke_rescued_total").increment(ids.len() as u64);
-                wake.now();
+            Ok(rescued) => {
+                if !rescued.retried.is_empty() {
+                    tracing::warn!(count = rescued.retried.len(), "rescued executions whose lease expired");
+                    metrics::counter!("prikke_rescued_total").increment(rescued.retried.len() as u64);
+                    wake.now();
+                }
+                if !rescued.failed.is_empty() {
+                    metrics::counter!("prikke_rescued_exhausted_total").increment(rescued.failed.len() as u64);
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rescuer failed; retrying"),
         }
     }

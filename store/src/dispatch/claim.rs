@@ -44,8 +44,9 @@ pub struct Claimed {
     pub completion_token: Option<String>,
 }
 
-/// A claimed execution whose row does not decode (a bad retry policy, source, tier or timeout).
-struct UndecodableRun {
+/// A claimed execution that must not be sent: its row does not decode (a bad retry policy,
+/// source, tier or timeout), or its attempts are used up.
+struct Unrunnable {
     id: Uuid,
     attempt: i16,
     reason: String,
@@ -77,7 +78,16 @@ struct ClaimedRow {
 
 impl ClaimedRow {
     /// Enums and integers only: the claim path stays cheap.
-    fn decode(self) -> Result<Claimed, UndecodableRun> {
+    fn decode(self) -> Result<Claimed, Unrunnable> {
+        if self.attempt > attempt_cap(self.max_attempts) {
+            // Only a run put back without being finished gets here (the rescuer finishes a run
+            // whose last allowed attempt was lost): never an attempt beyond the cap.
+            return Err(Unrunnable {
+                id: self.id,
+                attempt: self.attempt,
+                reason: format!("not delivered: all {} attempts are used up", attempt_cap(self.max_attempts)),
+            });
+        }
         let decoded = (|| {
             Ok::<_, String>(Claimed {
                 source: self.source.parse().map_err(|e: domain::UnknownName| e.to_string())?,
@@ -105,12 +115,24 @@ impl ClaimedRow {
             })
         })();
         let (id, attempt) = (self.id, self.attempt);
-        decoded.map_err(|what| UndecodableRun {
+        decoded.map_err(|what| Unrunnable {
             id,
             attempt,
             reason: format!("not delivered: the run's stored settings cannot be read ({what})"),
         })
     }
+}
+
+/// The fewest attempts a run gets when its workers die under it: a lost attempt is our failure,
+/// not the target's, so a single-attempt job (the cron default) is still tried again after a
+/// crash — but not forever: a run whose delivery kills its worker (by its size, say) would kill
+/// every worker in turn.
+pub const MIN_ATTEMPTS_AFTER_LOST_WORKER: i16 = 3;
+
+/// The most attempts a run may start: its policy's, or [`MIN_ATTEMPTS_AFTER_LOST_WORKER`] when
+/// workers died under it.
+pub fn attempt_cap(max_attempts: i16) -> i16 {
+    max_attempts.max(MIN_ATTEMPTS_AFTER_LOST_WORKER)
 }
 
 /// The first day of `now`'s month (UTC): the usage period.
@@ -142,8 +164,8 @@ pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
 /// Runs whose organization has used its monthly quota are recorded as skipped in the same
 /// transaction (counted in `usage_counters.over_quota`) and are not returned. Only first attempts
 /// are charged: retries and rescued re-deliveries are part of the execution already paid for.
-/// A row that does not decode is never delivered and never charged: it is recorded as failed,
-/// with what could not be read, in the same transaction (and logged once, here).
+/// A row that does not decode, or whose attempts are used up, is never delivered and never
+/// charged: it is recorded as failed, with why, in the same transaction (and logged once, here).
 pub async fn claim(
     tx: &mut PgConnection,
     me: &str,
@@ -165,15 +187,15 @@ pub async fn claim(
         .fetch_all(&mut *tx)
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
-    let mut undecodable = Vec::new();
+    let mut unrunnable = Vec::new();
     for row in rows {
         match row.decode() {
             Ok(run) => claimed.push(run),
-            Err(bad) => undecodable.push(bad),
+            Err(bad) => unrunnable.push(bad),
         }
     }
-    if !undecodable.is_empty() {
-        fail_undecodable(tx, me, undecodable, now).await?;
+    if !unrunnable.is_empty() {
+        fail_unrunnable(tx, me, unrunnable, now).await?;
     }
     if claimed.is_empty() {
         return Ok(claimed);
@@ -187,12 +209,12 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// Records claimed runs that do not decode as failed (with their alert, as any final failure).
-async fn fail_undecodable(tx: &mut PgConnection, me: &str, runs: Vec<UndecodableRun>, now: DateTime<Utc>) -> StoreResult<()> {
+/// Records claimed runs that must not be sent as failed (with their alert, as any final failure).
+async fn fail_unrunnable(tx: &mut PgConnection, me: &str, runs: Vec<Unrunnable>, now: DateTime<Utc>) -> StoreResult<()> {
     let outcomes: Vec<Outcome> = runs
         .into_iter()
         .map(|r| {
-            tracing::error!(execution_id = %r.id, attempt = r.attempt, reason = %r.reason, "a claimed run does not decode; it is recorded as failed");
+            tracing::error!(execution_id = %r.id, attempt = r.attempt, reason = %r.reason, "a claimed run cannot be sent; it is recorded as failed");
             Outcome::Finished(Finished {
                 record: AttemptRecord::never_sent(r.id, r.attempt, now, Some(r.reason)),
                 status: ExecutionStatus::Failed,
@@ -297,20 +319,69 @@ pub async fn release(db: impl PgExecutor<'_>, me: &str, ids: &[Uuid], now: DateT
     Ok(released as u64)
 }
 
+/// What a rescue did: runs put back to be tried again, and runs whose attempts were used up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rescued {
+    pub retried: Vec<Uuid>,
+    pub failed: Vec<Uuid>,
+}
+
 /// Puts back up to `limit` running executions whose lease expired before `now` (their worker
 /// died or hung). They run again with the same `message_id` (webhook-id); the lost attempt keeps
-/// its number, so history shows that it happened. Returns the rescued ids.
-pub async fn rescue_expired(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE executions e
-            SET status = 'pending', run_at = $1, lease_expires_at = NULL, leased_by = NULL,
-                error = 'the worker delivering attempt ' || e.attempt || ' stopped (lease of ' || coalesce(e.leased_by, '?') || ' expired); retried'
-          WHERE e.id = ANY(ARRAY(SELECT id FROM executions WHERE status = 'running' AND lease_expires_at < $1
-                                  ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
-         RETURNING e.id",
+/// its number, so history shows that it happened. A run whose lost attempt was its last (see
+/// [`attempt_cap`]) is recorded as failed instead (with its alert, as any final failure): a run
+/// that kills the worker delivering it (by its size, say) must not go on to kill every worker.
+pub async fn rescue_expired(pool: &sqlx::PgPool, now: DateTime<Utc>, limit: i64) -> StoreResult<Rescued> {
+    let mut tx = pool.begin().await?;
+    let expired: Vec<(Uuid, i16, i16, Option<String>)> = sqlx::query_as(
+        "SELECT id, attempt, max_attempts, leased_by FROM executions
+          WHERE status = 'running' AND lease_expires_at < $1
+          ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(db)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (retry, spent): (Vec<_>, Vec<_>) = expired.into_iter().partition(|(_, attempt, max, _)| *attempt < attempt_cap(*max));
+    let retry_ids: Vec<Uuid> = retry.iter().map(|r| r.0).collect();
+    let retried: Vec<Uuid> = if retry_ids.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(
+            "UPDATE executions e
+                SET status = 'pending', run_at = $1, lease_expires_at = NULL, leased_by = NULL,
+                    error = 'the worker delivering attempt ' || e.attempt || ' stopped (lease of ' || coalesce(e.leased_by, '?') || ' expired); retried'
+              WHERE e.id = ANY($2)
+             RETURNING e.id",
+        )
+        .bind(now)
+        .bind(&retry_ids)
+        .fetch_all(&mut *tx)
+        .await?
+    };
+    // `record` writes only rows leased by the worker it is given: one batch per worker.
+    let mut by_worker: Vec<(String, Vec<Outcome>)> = Vec::new();
+    for (id, attempt, _, worker) in spent {
+        let worker = worker.unwrap_or_default();
+        let error = format!(
+            "the worker delivering attempt {attempt} stopped (lease of {} expired); no attempts left, so it is not sent again",
+            if worker.is_empty() { "?" } else { worker.as_str() }
+        );
+        tracing::error!(execution_id = %id, attempt, worker = %worker, "a run's last attempt lost its worker; recorded as failed");
+        let outcome = Outcome::Finished(Finished { record: AttemptRecord::never_sent(id, attempt, now, Some(error)), status: ExecutionStatus::Failed, reason: None });
+        match by_worker.iter_mut().find(|(w, _)| *w == worker) {
+            Some((_, batch)) => batch.push(outcome),
+            None => by_worker.push((worker, vec![outcome])),
+        }
+    }
+    let mut failed = Vec::new();
+    for (worker, batch) in &by_worker {
+        record(&mut tx, worker, batch).await?;
+        failed.extend(batch.iter().map(|o| match o {
+            Outcome::Finished(f) => f.record.id,
+            Outcome::Retry { record, .. } => record.id,
+        }));
+    }
+    tx.commit().await?;
+    Ok(Rescued { retried, failed })
 }

@@ -169,8 +169,8 @@ async fn expired_leases_are_rescued_and_stale_results_are_ignored(pool: PgPool) 
     let id = enqueue(&pool, o, now, 40).await;
     let first = claim_now(&pool, "dead-worker", now, 1).await;
     assert_eq!(first.len(), 1);
-    assert!(rescue_expired(&pool, now + Duration::seconds(59), 10).await.unwrap().is_empty(), "lease still valid");
-    assert_eq!(rescue_expired(&pool, now + Duration::seconds(61), 10).await.unwrap(), vec![id]);
+    assert_eq!(rescue_expired(&pool, now + Duration::seconds(59), 10).await.unwrap(), Rescued::default(), "lease still valid");
+    assert_eq!(rescue_expired(&pool, now + Duration::seconds(61), 10).await.unwrap(), Rescued { retried: vec![id], failed: vec![] });
     let later = now + Duration::seconds(62);
     let second = claim_now(&pool, "live-worker", later, 1).await;
     assert_eq!((second[0].attempt, second[0].message_id), (2, first[0].message_id), "same webhook-id");
@@ -186,6 +186,52 @@ async fn expired_leases_are_rescued_and_stale_results_are_ignored(pool: PgPool) 
     tx.commit().await.unwrap();
     assert_eq!((r.finished, r.stale), (0, 1));
     assert_eq!(status_of(&pool, id).await, ("running".into(), 2, Some("live-worker".into())));
+}
+
+/// A run whose delivery kills its worker every time: each lease expires, the rescuer puts it back
+/// while attempts are left, and once the last one is lost it is failed (with its alert), never
+/// claimed again.
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_run_that_keeps_killing_its_worker_fails_once_its_attempts_are_used_up(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let mut now = t0();
+    let id = enqueue(&pool, o, now, 40).await; // max_attempts 3
+    assert_eq!(attempt_cap(3), 3);
+    assert_eq!(attempt_cap(1), 3, "a single-attempt job is tried again after a crash, twice at most");
+    assert_eq!(attempt_cap(5), 5);
+    for attempt in 1..=3 {
+        let claimed = claim_now(&pool, &format!("worker-{attempt}"), now, 10).await;
+        assert_eq!(claimed.iter().map(|c| (c.id, c.attempt)).collect::<Vec<_>>(), vec![(id, attempt)]);
+        now += Duration::seconds(120); // the worker died: its lease (30 s timeout + 30 s margin) runs out
+        let rescued = rescue_expired(&pool, now, 10).await.unwrap();
+        if attempt < 3 {
+            assert_eq!(rescued, Rescued { retried: vec![id], failed: vec![] }, "attempt {attempt}");
+        } else {
+            assert_eq!(rescued, Rescued { retried: vec![], failed: vec![id] });
+        }
+    }
+    assert!(claim_now(&pool, "worker-4", now, 10).await.is_empty(), "never a fourth attempt");
+    let (status, attempt, error): (String, i16, String) =
+        sqlx::query_as("SELECT status, attempt, error FROM executions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), attempt), ("failed", 3));
+    assert!(error.contains("worker-3") && error.contains("no attempts left"), "{error}");
+    let alerts: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_events WHERE execution_id = $1 AND kind = 'job_failed'")
+        .bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!(alerts, 1, "the final failure raises its alert");
+    assert!(rescue_expired(&pool, now + Duration::hours(1), 10).await.unwrap().failed.is_empty());
+}
+
+/// A run put back with its attempts used up (not by the rescuer) is failed at claim, not sent.
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn claim_never_starts_an_attempt_beyond_the_limit(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let id = enqueue(&pool, o, now, 40).await;
+    sqlx::query("UPDATE executions SET attempt = 3 WHERE id = $1").bind(id).execute(&pool).await.unwrap();
+    assert!(claim_now(&pool, ME, now, 10).await.is_empty());
+    let (status, error): (String, String) = sqlx::query_as("SELECT status, error FROM executions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.contains("all 3 attempts are used up"), "{error}");
 }
 
 fn record_of(id: Uuid, attempt: i16, at: DateTime<Utc>, status: Option<i16>) -> AttemptRecord {
