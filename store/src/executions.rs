@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::execution::{ExecutionStatus, MessageId};
 use domain::job::HttpMethod;
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 pub use domain::execution::Source;
@@ -262,9 +262,11 @@ pub async fn redeliver(
 
 /// Enqueues redeliveries of the failed (or timed-out) executions of job `job_id` scheduled in
 /// `[from, to)`, oldest first, at most `limit`. Executions already redelivered are skipped, so
-/// repeating the call does not deliver a message twice.
+/// repeating the call does not deliver a message twice, even when two calls race: the first
+/// statement locks the job's row until the caller's transaction ends (call it inside one), so a
+/// second call waits and then sees the first one's copies.
 pub async fn redeliver_failed(
-    db: impl PgExecutor<'_>,
+    tx: &mut PgConnection,
     org_id: Uuid,
     job_id: Uuid,
     from: DateTime<Utc>,
@@ -272,6 +274,14 @@ pub async fn redeliver_failed(
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<Execution>> {
+    let job: Option<Uuid> = sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE")
+        .bind(org_id)
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if job.is_none() {
+        return Ok(Vec::new());
+    }
     Ok(sqlx::query_as(redeliver_sql!(
         "e.job_id = $2 AND e.scheduled_for >= $7 AND e.scheduled_for < $8
             AND NOT EXISTS (SELECT 1 FROM executions r WHERE r.redelivery_of = e.id)"
@@ -284,7 +294,7 @@ pub async fn redeliver_failed(
     .bind(statuses(ExecutionStatus::is_failure))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await?)
 }
 
@@ -435,15 +445,54 @@ mod tests {
             ids.push(e.id);
         }
         let now = Utc::now();
+        let mut db = pool.acquire().await.unwrap();
         // [t0, t0+3h): failed #0 and timeout #2
-        let batch = redeliver_failed(&pool, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
+        let batch = redeliver_failed(&mut db, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
         assert_eq!(batch.iter().map(|e| e.redelivery_of.unwrap()).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
         assert!(batch.iter().all(|e| e.job_id == Some(job_id) && e.source == "redelivery"));
-        let again = redeliver_failed(&pool, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
+        let again = redeliver_failed(&mut db, org.id, job_id, t0, t0 + chrono::Duration::hours(3), now, 100).await.unwrap();
         assert!(again.is_empty(), "already redelivered");
-        let capped = redeliver_failed(&pool, org.id, job_id, t0, now, now, 1).await.unwrap();
+        let capped = redeliver_failed(&mut db, org.id, job_id, t0, now, now, 1).await.unwrap();
         assert_eq!(capped.iter().map(|e| e.redelivery_of.unwrap()).collect::<Vec<_>>(), vec![ids[3]]);
         let other = organizations::insert(&pool, "B", "b", Tier::Free).await.unwrap();
-        assert!(redeliver_failed(&pool, other.id, job_id, t0, now, now, 100).await.unwrap().is_empty());
+        assert!(redeliver_failed(&mut db, other.id, job_id, t0, now, now, 100).await.unwrap().is_empty());
+    }
+
+    /// Two bulk redeliveries of one job at the same moment: the second waits for the first and
+    /// copies nothing it copied, so no message goes out twice.
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn racing_bulk_redeliveries_copy_each_failed_run_once(pool: PgPool) {
+        let org = organizations::insert(&pool, "A", "a", Tier::Free).await.unwrap();
+        let job_id = hourly_job(&pool, org.id).await;
+        let t0 = Utc::now() - chrono::Duration::hours(10);
+        for i in 0..3 {
+            let mut n = new(org.id, &[], t0 + chrono::Duration::hours(i));
+            n.job_id = Some(job_id);
+            let e = enqueue(&pool, &n).await.unwrap();
+            finish(&pool, e.id, "failed").await;
+        }
+        let now = Utc::now();
+        let mut first = pool.begin().await.unwrap();
+        assert_eq!(redeliver_failed(&mut first, org.id, job_id, t0, now, now, 100).await.unwrap().len(), 3);
+        let (p, o) = (pool.clone(), org.id);
+        let second = tokio::spawn(async move {
+            let mut tx = p.begin().await.unwrap();
+            let copies = redeliver_failed(&mut tx, o, job_id, t0, now, now, 100).await.unwrap();
+            tx.commit().await.unwrap();
+            copies.len()
+        });
+        // the second call is waiting for the job's row (the signal: Postgres says it waits on a lock)
+        loop {
+            let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                .fetch_one(&pool).await.unwrap();
+            if waiting > 0 || second.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.unwrap();
+        assert_eq!(second.await.unwrap(), 0, "the second call copies nothing the first one copied");
+        let copies: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE redelivery_of IS NOT NULL").fetch_one(&pool).await.unwrap();
+        assert_eq!(copies, 3);
     }
 }
