@@ -92,3 +92,33 @@ async fn syncing_a_fired_one_time_job_again_is_unchanged(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(keys(&r.json["unchanged"]), vec!["launch"]);
 }
+
+/// A job given a declared key by someone else while the sync runs (a PATCH does not wait for the
+/// sync's lock): the sync answers 409 and changes nothing, instead of failing with a 500.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_key_taken_while_syncing_is_a_conflict_that_changes_nothing(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let r = put(&api, &org.api_key, vec![keyed("x", "@daily")], "").await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let x = r.json["created"][0]["id"].as_str().unwrap().to_owned();
+
+    // someone renames x's key to "k" and has not committed yet
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("UPDATE jobs SET key = 'k' WHERE id = $1::uuid").bind(&x).execute(&mut *other).await.unwrap();
+    let (a, key) = (api.clone(), org.api_key.clone());
+    let sync = tokio::spawn(async move { put(&a, &key, vec![keyed("x", "@daily"), keyed("k", "@hourly")], "").await });
+    loop {
+        let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            .fetch_one(&pool).await.unwrap();
+        if waiting > 0 || sync.is_finished() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    other.commit().await.unwrap();
+    let r = sync.await.unwrap();
+    assert_eq!((r.status, r.problem()), (StatusCode::CONFLICT, "conflict"), "{r:?}");
+    assert!(r.json["detail"].as_str().unwrap().contains("\"k\""), "{r:?}");
+    assert_eq!(job_names(&pool).await, vec![(Some("k".to_owned()), "x".to_owned())], "nothing written by the sync");
+}

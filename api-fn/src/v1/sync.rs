@@ -70,6 +70,7 @@ pub struct SyncReport {
     responses(
         (status = 200, description = "What changed (or would change, in a dry run)", body = SyncReport),
         (status = 403, description = "The result would pass the plan's job limit", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another job was given one of the declared keys while the sync ran; nothing changed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
 pub async fn sync(
@@ -143,7 +144,17 @@ pub async fn sync(
                     None
                 } else {
                     let id = job_rules::new_id();
-                    store::jobs::insert(&mut *tx, tenant.org_id, id, spec, job_rules::first_cursor(spec, now)).await?;
+                    // A job given this key since the sync read the organization's jobs (a PATCH
+                    // does not take the organization's lock) wins; the sync says so and changes nothing.
+                    store::jobs::insert(&mut *tx, tenant.org_id, id, spec, job_rules::first_cursor(spec, now))
+                        .await
+                        .map_err(|e| {
+                            if e.is_conflict_on("jobs_org_key") {
+                                Problem::conflict(format!("another job was given the key {key:?} while this sync ran; nothing was changed, run the sync again"))
+                            } else {
+                                Problem::from(e)
+                            }
+                        })?;
                     Some(id)
                 };
                 report.created.push(SyncItem { key: key.clone(), id });
