@@ -11,14 +11,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::api_key::{KeyName, MAX_ACTIVE_KEYS};
 use domain::audit::Actor;
-use domain::lifetimes::{ROTATION_OVERLAP_DEFAULT_SECS, ROTATION_OVERLAP_MAX_SECS};
 use serde::{Deserialize, Serialize};
 use store::api_keys::ApiKeyRecord;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Tenant;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, RotateQuery};
 use super::pagination::{PageQuery, paginate};
 use crate::AppState;
 use crate::credentials::{self, CredentialError};
@@ -80,14 +79,6 @@ pub struct NewApiKey {
 pub struct ApiKeyPage {
     pub data: Vec<ApiKeyView>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RotateQuery {
-    /// How long the old key keeps working, 0 to 604800 s (default 86400).
-    #[param(minimum = 0, maximum = 604800)]
-    pub overlap_secs: Option<u32>,
 }
 
 /// The key that replaces a rotated one.
@@ -170,10 +161,7 @@ pub async fn revoke(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     responses((status = 201, description = "The new key and its token (shown once)", body = RotatedApiKey)),
     security(("api_key" = [])))]
 pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<Response, Problem> {
-    let overlap = q.overlap_secs.unwrap_or(ROTATION_OVERLAP_DEFAULT_SECS);
-    if overlap > ROTATION_OVERLAP_MAX_SECS {
-        return Err(Problem::bad_request(format!("overlap_secs is at most {ROTATION_OVERLAP_MAX_SECS} (7 days)")));
-    }
+    let overlap = q.overlap()?;
     let mut tx = state.pool.begin().await?;
     let (new, previous_expires_at) = credentials::rotate_key(&mut tx, tenant.org_id, Actor::ApiKey(tenant.key_id), id, overlap).await?;
     tx.commit().await?;

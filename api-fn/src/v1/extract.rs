@@ -194,3 +194,24 @@ mod tests {
         assert!(!has_json_content_type(&h));
     }
 }
+
+/// `?overlap_secs=`: how long a rotated credential (an API key, the signing secrets) keeps
+/// working after its replacement is made.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateQuery {
+    /// How long the credential being replaced keeps working, 0 to 604800 s (default 86400).
+    #[param(minimum = 0, maximum = 604800)]
+    pub overlap_secs: Option<u32>,
+}
+
+impl RotateQuery {
+    /// The overlap asked for, or the default; more than the most is a 400.
+    pub fn overlap(&self) -> Result<u32, Problem> {
+        use domain::lifetimes::{ROTATION_OVERLAP_DEFAULT_SECS, ROTATION_OVERLAP_MAX_SECS};
+        match self.overlap_secs.unwrap_or(ROTATION_OVERLAP_DEFAULT_SECS) {
+            secs if secs <= ROTATION_OVERLAP_MAX_SECS => Ok(secs),
+            _ => Err(Problem::bad_request(format!("overlap_secs is at most {ROTATION_OVERLAP_MAX_SECS} (7 days)"))),
+        }
+    }
+}

@@ -6,16 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Tenant;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, RotateQuery};
 use crate::AppState;
 use crate::problem::Problem;
 
-use domain::lifetimes::{ROTATION_OVERLAP_DEFAULT_SECS as DEFAULT_OVERLAP_SECS, ROTATION_OVERLAP_MAX_SECS as MAX_OVERLAP_SECS};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecretInfo {
@@ -29,14 +28,6 @@ pub struct SecretInfo {
 pub struct SecretList {
     /// The secrets signing deliveries now, newest first; every one of them signs each request.
     pub data: Vec<SecretInfo>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RotateQuery {
-    /// How long the previous secrets keep signing, 0 to 604800 s (default 86400).
-    #[param(minimum = 0, maximum = 604800)]
-    pub overlap_secs: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,10 +53,7 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant) -> Result<Json<
     responses((status = 201, description = "The new secret (shown once)", body = RotatedSecret)),
     security(("api_key" = [])))]
 pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<(StatusCode, Json<RotatedSecret>), Problem> {
-    let overlap = q.overlap_secs.unwrap_or(DEFAULT_OVERLAP_SECS);
-    if overlap > MAX_OVERLAP_SECS {
-        return Err(Problem::bad_request(format!("overlap_secs is at most {MAX_OVERLAP_SECS} (7 days)")));
-    }
+    let overlap = q.overlap()?;
     let mut tx = state.pool.begin().await?;
     let (id, secret, previous_expire_at) = crate::credentials::rotate_signing_secret(&mut tx, tenant.org_id, domain::audit::Actor::ApiKey(tenant.key_id), overlap).await?;
     tx.commit().await?;
