@@ -22,6 +22,8 @@ pub struct DispatcherConfig {
     pub instance_id: String,
     /// `PRIKKE_ALLOW_PRIVATE_TARGETS`: CIDRs the SSRF guard lets through (default none).
     pub allow_targets: Vec<IpNet>,
+    /// `PRIKKE_ALLOW_TARGET_PORTS`: blocked (non-HTTP) ports the SSRF guard lets through (default none).
+    pub allow_ports: Vec<u16>,
     /// `PRIKKE_CONCURRENCY_MIN` / `_MAX`: deliveries in flight (adaptive between the two).
     pub concurrency_min: usize,
     pub concurrency_max: usize,
@@ -93,6 +95,7 @@ impl DispatcherConfig {
             ops_bind: SocketAddr::from(([127, 0, 0, 1], 9090)),
             instance_id: default_instance_id(),
             allow_targets: Vec::new(),
+            allow_ports: Vec::new(),
             concurrency_min: 16,
             concurrency_max: 512,
             claim_batch: 200,
@@ -151,6 +154,13 @@ impl DispatcherConfig {
             match crate::delivery::parse_allow_list(&v) {
                 Ok(nets) => c.allow_targets = nets,
                 Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if let Some(v) = get(crate::delivery::ALLOW_PORTS_VARIABLE) {
+            let parsed: Result<Vec<u16>, _> = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| p.parse::<u16>().map_err(|_| p.to_owned())).collect();
+            match parsed {
+                Ok(ports) => c.allow_ports = ports,
+                Err(bad) => problems.push(format!("{}: {bad:?} is not a port number (1 to 65535)", crate::delivery::ALLOW_PORTS_VARIABLE)),
             }
         }
         let mut number = |name: &str, min: u64, max: u64, set: &mut dyn FnMut(u64)| {

@@ -87,6 +87,7 @@ impl Dispatcher {
         let options: PgConnectOptions = config.database_url.parse().map_err(StartError::Database)?;
         let deliverer = delivery::Deliverer::new(delivery::DeliveryConfig {
             allow_targets: config.allow_targets.clone(),
+            allow_ports: config.allow_ports.clone(),
             per_host_concurrency: config.per_host_concurrency,
             // Keep as many idle connections per host as may be in flight to it: a smaller idle
             // pool closes and reopens connections under load (measured: a fifth of the CPU went
@@ -162,6 +163,7 @@ impl Dispatcher {
                 // its own client, pool and per-host limit: alerts never wait for job deliveries
                 deliverer: delivery::Deliverer::new(delivery::DeliveryConfig {
                     allow_targets: config.allow_targets.clone(),
+                    allow_ports: config.allow_ports.clone(),
                     per_host_concurrency: config.alerts.concurrency,
                     pool_idle_per_host: 2,
                     resolve: config.alert_resolve.clone(),

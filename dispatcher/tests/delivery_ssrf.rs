@@ -86,13 +86,13 @@ async fn non_public_targets_are_refused_with_a_reason_and_never_contacted() {
         ("http://[fc00::1]/".to_owned(), "unique-local"),
         (
             format!("http://localhost:{port}/"),
-            "refused: localhost resolves to 127.0.0.1, a loopback address",
+            "refused: localhost resolves only to addresses that are not public (a loopback address)",
         ),
         (format!("http://LocalHost.:{port}/"), "loopback"),
         (format!("http://api.localhost:{port}/"), "loopback"),
         (
             "http://metadata.google.internal/computeMetadata/v1/".to_owned(),
-            "169.254.169.254, a cloud metadata address",
+            "(a cloud metadata address)",
         ),
         (format!("http://{host}:{port}/"), "refused: "),
     ];
@@ -104,7 +104,7 @@ async fn non_public_targets_are_refused_with_a_reason_and_never_contacted() {
         assert!(message.starts_with("refused: "), "{url}: {message}");
         assert!(message.contains(says), "{url}: {message}");
         assert!(
-            message.ends_with("(list it in PRIKKE_ALLOW_PRIVATE_TARGETS to allow)"),
+            message.ends_with("in PRIKKE_ALLOW_PRIVATE_TARGETS to allow)"),
             "{message}"
         );
         assert_eq!(delivery.error.as_deref(), Some(message), "{url}");
@@ -113,7 +113,11 @@ async fn non_public_targets_are_refused_with_a_reason_and_never_contacted() {
     // The machine name went through DNS and came back refused, naming itself.
     let url = format!("http://{host}:{port}/");
     let delivery = deliverer.deliver(&post(&url, None, &secrets)).await;
-    assert!(refusal(&delivery.outcome).starts_with(&format!("refused: {host} resolves to ")));
+    let message = refusal(&delivery.outcome);
+    assert!(message.starts_with(&format!("refused: {host} resolves only to addresses that are not public (")), "{message}");
+    // the tenant learns the kind of address, never the internal address itself
+    let own: Vec<std::net::IpAddr> = tokio::net::lookup_host((host.as_str(), 0)).await.unwrap().map(|a| a.ip()).collect();
+    assert!(own.iter().all(|ip| !message.contains(&ip.to_string())), "{message} names one of {own:?}");
 
     assert_eq!(
         receiver.accepts(),
@@ -179,4 +183,31 @@ async fn allowing_one_range_does_not_open_the_others() {
         delivery.outcome
     );
     assert_eq!(receiver.accepts(), 0);
+}
+
+/// A URL may not aim at a service that is not HTTP (mail relays, databases, caches), even on an
+/// address the operator allows, unless the operator also allows that port.
+#[tokio::test]
+async fn blocked_ports_are_refused_even_on_allowed_addresses() {
+    // a listener on one of the blocked ports above 1024 (whichever is free here)
+    let mut listener = None;
+    for port in dispatcher::delivery::BLOCKED_PORTS.iter().filter(|p| **p > 1024) {
+        if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", *port)).await {
+            listener = Some(l);
+            break;
+        }
+    }
+    let receiver = Receiver::start_listening(listener.expect("a free blocked port"), |_| reply(200, &[], ""));
+    let port = receiver.addr.port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let secrets = [secret()];
+    let delivery = deliverer(LOOPBACK).deliver(&post(&url, None, &secrets)).await;
+    let message = refusal(&delivery.outcome);
+    assert!(message.starts_with(&format!("refused: port {port} belongs to a service that is not HTTP")), "{message}");
+    assert!(message.ends_with("(list it in PRIKKE_ALLOW_TARGET_PORTS to allow)"), "{message}");
+    assert_eq!(receiver.accepts(), 0, "nothing reached the port");
+
+    let allowed = delivery_receivers::deliverer_with(LOOPBACK, |c| c.allow_ports = vec![port]);
+    let delivery = allowed.deliver(&post(&url, None, &secrets)).await;
+    assert_eq!(delivery.outcome, AttemptOutcome::Success { status: 200 }, "{:?}", delivery.error);
 }

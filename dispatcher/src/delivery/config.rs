@@ -17,6 +17,8 @@ pub struct DeliveryConfig {
     pub per_host_concurrency: usize,
     /// Networks the SSRF guard lets through although they are not public (tests, local dev).
     pub allow_targets: Vec<IpNet>,
+    /// Blocked ports (see [`super::ssrf::BLOCKED_PORTS`]) the operator lets through.
+    pub allow_ports: Vec<u16>,
     /// Idle keep-alive connections kept per host.
     pub pool_idle_per_host: usize,
     /// An idle pooled connection is closed after this long.
@@ -37,6 +39,7 @@ impl Default for DeliveryConfig {
             response_body_cap: 64 * 1024,
             per_host_concurrency: 32,
             allow_targets: Vec::new(),
+            allow_ports: Vec::new(),
             pool_idle_per_host: 32,
             pool_idle_timeout: Duration::from_secs(90),
             connect_timeout: Duration::from_secs(10),

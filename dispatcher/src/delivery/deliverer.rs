@@ -114,7 +114,7 @@ impl Deliverer {
         install_crypto_provider();
         let user_agent = HeaderValue::from_str(&cfg.user_agent)
             .map_err(|_| DeliveryInitError::UserAgent(cfg.user_agent.clone()))?;
-        let guard = Arc::new(TargetGuard::new(cfg.allow_targets.clone()));
+        let guard = Arc::new(TargetGuard::new(cfg.allow_targets.clone()).with_ports(cfg.allow_ports.clone()));
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::none())
@@ -308,6 +308,7 @@ impl Deliverer {
     /// Refuses IP-literal hosts and reserved names the guard does not allow (IP literals never
     /// reach the resolver); returns the `host:port` key for the per-host limit.
     fn check_host(&self, url: &Url) -> Result<String, String> {
+        self.inner.guard.check_port(url.port())?;
         let port = url.port_or_known_default().unwrap_or(0);
         let host = url
             .host()

@@ -138,7 +138,7 @@ mod tests {
             .unwrap_err();
         let msg = refused_message(err.as_ref());
         assert!(
-            msg.starts_with("refused: localhost resolves to 127.0.0.1, a loopback address; ::1"),
+            msg.starts_with("refused: localhost resolves only to addresses that are not public (a loopback address)"),
             "{msg}"
         );
         let err = resolver(&[])
@@ -151,7 +151,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            refused_message(err.as_ref()).contains("169.254.169.254, a cloud metadata address")
+            refused_message(err.as_ref()).contains("(a cloud metadata address)")
         );
     }
 
@@ -173,7 +173,7 @@ mod tests {
         let err = resolver(&[]).vetted_addresses(name).await.unwrap_err();
         let msg = refused_message(err.as_ref());
         assert!(
-            msg.starts_with(&format!("refused: {name} resolves to ")),
+            msg.starts_with(&format!("refused: {name} resolves only to addresses that are not public (")),
             "{msg}"
         );
     }

@@ -61,7 +61,7 @@ pub use deliverer::{Deliverer, DeliveryInitError, Prepared};
 pub use guarded_resolver::TargetRefused;
 pub use host_limit::{HostLimiter, HostPermit};
 pub use ssrf::{
-    ALLOW_LIST_VARIABLE, AddressKind, Embedding, RefusedAddress, TargetGuard, classify,
+    ALLOW_LIST_VARIABLE, ALLOW_PORTS_VARIABLE, AddressKind, BLOCKED_PORTS, Embedding, RefusedAddress, TargetGuard, classify,
 };
 
 /// One call to make. Borrowed, so a claimed job is delivered without copying it.

@@ -101,7 +101,14 @@ impl Receiver {
         bind: &str,
         reply: impl Fn(&Recorded) -> Response<Body> + Send + Sync + 'static,
     ) -> Receiver {
-        let listener = TcpListener::bind(bind).await.unwrap();
+        Self::start_listening(TcpListener::bind(bind).await.unwrap(), reply)
+    }
+
+    /// Serves on a listener the caller bound (a port it had to choose itself).
+    pub fn start_listening(
+        listener: TcpListener,
+        reply: impl Fn(&Recorded) -> Response<Body> + Send + Sync + 'static,
+    ) -> Receiver {
         let accepts = Arc::new(AtomicUsize::new(0));
         let counter = accepts.clone();
         let listener = listener.tap_io(move |_| {

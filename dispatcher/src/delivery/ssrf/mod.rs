@@ -104,21 +104,6 @@ pub struct RefusedAddress {
     pub embedded: Option<(Embedding, Ipv4Addr)>,
 }
 
-impl RefusedAddress {
-    /// "127.0.0.1, a loopback address" — the part after "is"/"resolves to".
-    fn what(&self) -> String {
-        match self.embedded {
-            Some((embedding, v4)) => format!(
-                "{}, {} of {v4}, {}",
-                self.address,
-                embedding.describe(),
-                self.kind.describe()
-            ),
-            None => format!("{}, {}", self.address, self.kind.describe()),
-        }
-    }
-}
-
 impl fmt::Display for RefusedAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.embedded {
@@ -139,20 +124,49 @@ impl fmt::Display for RefusedAddress {
     }
 }
 
-/// The sentence for a host name none of whose addresses may be reached.
+/// The sentence for a host name none of whose addresses may be reached. It names what kind of
+/// addresses the name has, never the addresses themselves: the sentence goes into the tenant's
+/// history, and an internal name's internal address is not the tenant's to learn. The addresses
+/// go to the operator's log instead.
 pub fn refused_name_message(host: &str, refused: &[RefusedAddress]) -> String {
-    let mut out = format!("refused: {host} resolves to ");
-    for (i, r) in refused.iter().take(3).enumerate() {
-        if i > 0 {
-            out.push_str("; ");
+    tracing::warn!(host, addresses = ?refused.iter().map(|r| r.address).collect::<Vec<IpAddr>>(), "a target host resolves only to refused addresses");
+    let mut kinds: Vec<&str> = Vec::new();
+    for r in refused {
+        let kind = r.kind.describe();
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
         }
-        out.push_str(&r.what());
     }
-    if refused.len() > 3 {
-        out.push_str(&format!(" and {} more", refused.len() - 3));
-    }
-    out.push_str(&format!(" (list it in {ALLOW_LIST_VARIABLE} to allow)"));
-    out
+    let kinds = match kinds.as_slice() {
+        [] => "no public address".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    format!("refused: {host} resolves only to addresses that are not public ({kinds}) (list them in {ALLOW_LIST_VARIABLE} to allow)")
+}
+
+/// The environment variable that lists the ports outside [`BLOCKED_PORTS`]'s rule.
+pub const ALLOW_PORTS_VARIABLE: &str = "PRIKKE_ALLOW_TARGET_PORTS";
+
+/// Ports of services that are not HTTP and that a request can abuse (mail relays, databases,
+/// caches, brokers, remote shells): the Fetch standard's "bad ports", which browsers refuse too,
+/// plus the database, cache and broker ports it leaves out. A URL with one of these ports
+/// explicitly is refused unless the operator allow-lists the port.
+pub const BLOCKED_PORTS: &[u16] = &[
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+    103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+    512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+    995, 1433, 1521, 1719, 1720, 1723, 1883, 2049, 2375, 2376, 3306, 3659, 4045, 4190, 4222, 5060,
+    5061, 5432, 5672, 6000, 6379, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 8883, 9042,
+    10080, 11211, 27017,
+];
+
+/// The refusal of a URL's explicit port, when it is a blocked one the operator did not allow.
+pub fn refused_port(port: Option<u16>, allowed: &[u16]) -> Option<String> {
+    let port = port?;
+    (BLOCKED_PORTS.binary_search(&port).is_ok() && !allowed.contains(&port)).then(|| {
+        format!("refused: port {port} belongs to a service that is not HTTP; Prikke does not call it (list it in {ALLOW_PORTS_VARIABLE} to allow)")
+    })
 }
 
 const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
@@ -325,11 +339,23 @@ pub fn reserved_name_addresses(host: &str) -> Option<&'static [IpAddr]> {
 #[derive(Debug, Clone, Default)]
 pub struct TargetGuard {
     allow: Vec<IpNet>,
+    allow_ports: Vec<u16>,
 }
 
 impl TargetGuard {
     pub fn new(allow: Vec<IpNet>) -> Self {
-        TargetGuard { allow }
+        TargetGuard { allow, allow_ports: Vec::new() }
+    }
+
+    /// Also lets these blocked ports through.
+    pub fn with_ports(mut self, allow_ports: Vec<u16>) -> Self {
+        self.allow_ports = allow_ports;
+        self
+    }
+
+    /// The refusal of an explicit port (see [`BLOCKED_PORTS`]).
+    pub fn check_port(&self, port: Option<u16>) -> Result<(), String> {
+        refused_port(port, &self.allow_ports).map_or(Ok(()), Err)
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {

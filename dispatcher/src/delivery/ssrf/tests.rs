@@ -189,9 +189,24 @@ fn messages_name_the_address_the_reason_and_the_setting() {
     );
     assert_eq!(
         msg,
-        "refused: internal.example resolves to 10.1.1.1, a private address; ::1, a loopback \
-         address (list it in PRIKKE_ALLOW_PRIVATE_TARGETS to allow)"
+        "refused: internal.example resolves only to addresses that are not public (a private address \
+         and a loopback address) (list them in PRIKKE_ALLOW_PRIVATE_TARGETS to allow)"
     );
+    assert!(!msg.contains("10.1.1.1") && !msg.contains("::1"), "no internal address in a tenant's history: {msg}");
+}
+
+#[test]
+fn blocked_ports_are_sorted_and_refused_unless_allowed() {
+    assert!(BLOCKED_PORTS.windows(2).all(|w| w[0] < w[1]), "binary_search needs a sorted list");
+    for port in [25, 465, 587, 6379, 5432, 11211, 22, 3306] {
+        let msg = refused_port(Some(port), &[]).expect("refused");
+        assert!(msg.starts_with(&format!("refused: port {port} ")), "{msg}");
+        assert!(msg.ends_with("(list it in PRIKKE_ALLOW_TARGET_PORTS to allow)"), "{msg}");
+    }
+    assert_eq!(refused_port(Some(25), &[25]), None, "allow-listed");
+    for port in [None, Some(80), Some(443), Some(8080), Some(8443), Some(3000), Some(45123)] {
+        assert_eq!(refused_port(port, &[]), None, "{port:?}");
+    }
 }
 
 #[test]
