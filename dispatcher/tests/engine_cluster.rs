@@ -283,3 +283,110 @@ async fn an_alert_in_flight_at_kill_9_is_sent_again_after_restart_under_the_same
     assert_eq!(next.terminate().await.code(), Some(0));
     assert_eq!(alerts.received().len(), 2, "sent once more after the crash, not again");
 }
+
+/// A TCP proxy to Postgres that the test can make go silent: it stops forwarding in both
+/// directions but keeps every connection open, as a host that vanished or a network that drops
+/// packets would (nothing is closed, so nobody is told).
+struct SilentProxy {
+    port: u16,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentProxy {
+    async fn start(upstream: std::net::SocketAddr) -> SilentProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = silent.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let (f1, f2) = (flag.clone(), flag.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match cr.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(n) => n };
+                        if f1.load(Ordering::SeqCst) {
+                            std::future::pending::<()>().await; // hold both ends, forward nothing
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match sr.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(n) => n };
+                        if f2.load(Ordering::SeqCst) {
+                            std::future::pending::<()>().await;
+                        }
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        SilentProxy { port, silent }
+    }
+
+    fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The leader's traffic is silently dropped (nothing closed): another instance takes over within
+/// 30 s and every occurrence due meanwhile is delivered, once.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_leader_whose_traffic_is_silently_dropped_is_replaced_within_thirty_seconds(pool: PgPool) {
+    let url = support::database_url(&pool).await;
+    let server: std::net::SocketAddr = {
+        let rest = url.split_once('@').map(|(_, r)| r).unwrap_or(&url);
+        let hostport = rest.split('/').next().unwrap();
+        tokio::net::lookup_host(hostport).await.unwrap().next().unwrap()
+    };
+    let proxy = SilentProxy::start(server).await;
+    let proxied = url.replacen(&format!("{}:{}", server.ip(), server.port()), &format!("127.0.0.1:{}", proxy.port), 1);
+    assert_ne!(proxied, url, "the leader connects through the proxy");
+    let production_poll = [("PRIKKE_LEADER_POLL_MS", "1000")];
+    let doomed = Node::start("doomed", &proxied, &production_poll).await;
+    one_leader(std::slice::from_ref(&doomed), None, Duration::from_secs(10)).await;
+    let survivor = Node::start("survivor", &url, &production_poll).await;
+    assert!(!survivor.is_leader().await, "the first node still leads");
+
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let now = Utc::now();
+    for s in [5, 12, 20] {
+        support::job(
+            &pool,
+            org,
+            json!({"name": format!("at +{s}s"), "url": receiver.url(&format!("/at/{s}")),
+                   "schedule": {"kind": "once", "at": (now + chrono::Duration::seconds(s)).to_rfc3339()}}),
+            now,
+        )
+        .await;
+    }
+    let silenced = Instant::now();
+    proxy.go_silent();
+    loop {
+        if survivor.is_leader().await {
+            break;
+        }
+        assert!(silenced.elapsed() < Duration::from_secs(30), "no new leader 30 s after the leader went silent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("the survivor leads {:?} after the leader went silent", silenced.elapsed());
+    let got = receiver.wait_for(3, Duration::from_secs(60)).await;
+    let mut paths: Vec<&str> = got.iter().map(|r| r.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/at/12", "/at/20", "/at/5"], "every occurrence delivered, once");
+    let per_id = counts(&got);
+    assert!(per_id.values().all(|n| *n == 1), "{per_id:?}");
+    drop(doomed);
+}

@@ -40,7 +40,25 @@ impl Default for PoolSettings {
 /// by estimated cost, so a stale estimate (or, on a [`QUEUE_SESSION`], a scan that is switched
 /// off and costed at 10^10) had Postgres compile a one-row DELETE to machine code: 155–172 ms of
 /// CPU for a statement that takes 0.1 ms (measured with auto_explain during a fire-precision burst).
-pub const OLTP_SESSION: &[(&str, &str)] = &[("jit", "off")];
+pub const OLTP_SESSION: &[(&str, &str)] = &[
+    ("jit", "off"),
+    ("statement_timeout", STATEMENT_TIMEOUT),
+    ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
+    ("tcp_keepalives_idle", "30"),
+    ("tcp_keepalives_interval", "10"),
+    ("tcp_keepalives_count", "3"),
+    ("tcp_user_timeout", "30000"),
+];
+
+/// No statement of a service runs longer (each is a short OLTP statement or a bounded batch; a
+/// stuck one must not hold its locks and its connection for ever). Migrations are exempt.
+pub const STATEMENT_TIMEOUT: &str = "60s";
+/// A transaction left open (a process frozen between two statements) is ended after this, so its
+/// row locks do not stall the queue.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+// The tcp_* settings make the server notice a client host that vanished without closing its
+// connections (30 s of silence, then 3 probes 10 s apart; unacknowledged data gives up after
+// 30 s) instead of after the kernel's two hours: until then its sessions hold their locks.
 
 /// Planner settings for sessions that work the queue (the dispatcher). Every statement it runs is
 /// meant to be driven by an index (the claim by the partial `executions_due_idx`, the rest by
@@ -54,6 +72,12 @@ pub const OLTP_SESSION: &[(&str, &str)] = &[("jit", "off")];
 /// is also planned afresh each time; see `dispatch::claim`. `dispatch::tests` checks its plan.)
 pub const QUEUE_SESSION: &[(&str, &str)] = &[
     ("jit", "off"),
+    ("statement_timeout", STATEMENT_TIMEOUT),
+    ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
+    ("tcp_keepalives_idle", "30"),
+    ("tcp_keepalives_interval", "10"),
+    ("tcp_keepalives_count", "3"),
+    ("tcp_user_timeout", "30000"),
     ("enable_seqscan", "off"),
     ("enable_bitmapscan", "off"),
     ("enable_hashjoin", "off"),
@@ -118,7 +142,13 @@ pub const PING_IF_IDLE_FOR: Duration = Duration::from_millis(500);
 /// Applies every pending migration (idempotent; sqlx serialises concurrent runs with an advisory
 /// lock, so several processes starting at once is safe).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    // a migration may build an index for longer than a service statement may take: on a
+    // connection of its own without the timeout, closed afterwards rather than returned
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("SET statement_timeout = 0").execute(&mut conn).await?;
+    let result = MIGRATOR.run(&mut conn).await;
+    let _ = conn.close().await;
+    result
 }
 
 /// True when a trivial query succeeds: the health endpoints' Postgres check.
@@ -154,6 +184,10 @@ mod tests {
         let queue = connect_with(options, &PoolSettings { session: QUEUE_SESSION, ..PoolSettings::default() });
         for name in ["jit", "enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin"] {
             assert_eq!(setting(&queue, name).await, "off", "{name} on a queue session");
+        }
+        for pool in [&plain, &queue] {
+            assert_eq!(setting(pool, "statement_timeout").await, "1min");
+            assert_eq!(setting(pool, "idle_in_transaction_session_timeout").await, "1min");
         }
         plain.close().await;
         queue.close().await;
