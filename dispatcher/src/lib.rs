@@ -212,6 +212,7 @@ impl Dispatcher {
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
             completion_base: format!("{}/ping/c/", config.alerts.public_url).into(),
+            lease_margin: config.lease_margin + config.record_defer,
         };
         let settings = pump::PumpSettings {
             claim_batch: config.claim_batch,

@@ -81,6 +81,8 @@ pub struct Ctx {
     pub hard_stop: CancellationToken,
     /// `<public URL>/ping/c/`: a run's completion URL is this and its token.
     pub completion_base: Arc<str>,
+    /// What a claim adds to a lease beyond the run's instant and timeout.
+    pub lease_margin: Duration,
 }
 
 /// How many rows the next claim asks for; see the module docs.
@@ -146,7 +148,7 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
         for row in claimed {
             let Ok(slot) = ctx.held.clone().try_acquire_owned() else {
                 // cannot happen: only this loop takes hold slots and it took at most `free`
-                let _ = ctx.reports.send(Report::Release(row.id)).await;
+                let _ = ctx.reports.send(Report::Release(row.id, row.attempt)).await;
                 continue;
             };
             tracker.spawn(fire(ctx.clone(), row, slot));
@@ -177,7 +179,7 @@ async fn claim(
         if let Err(e) = ctx.secrets.refresh(&ctx.pool, claimed.iter().map(|c| c.org_id), now).await {
             // Without secrets nothing can be signed: hand the runs back and let the loop back off.
             for c in &claimed {
-                let _ = ctx.reports.send(Report::Release(c.id)).await;
+                let _ = ctx.reports.send(Report::Release(c.id, c.attempt)).await;
             }
             return Err(e);
         }
@@ -215,16 +217,44 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
         }
     }
     if ctx.shutdown.is_cancelled() {
-        report(&ctx, Report::Release(row.id), slot).await;
+        report(&ctx, Report::Release(row.id, row.attempt), slot).await;
         return;
     }
     let permit = tokio::select! {
         p = ctx.limit.acquire() => p,
         _ = ctx.shutdown.cancelled() => {
-            report(&ctx, Report::Release(row.id), slot).await;
+            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
             return;
         }
     };
+    // The lease was sized for the run to be sent at its instant; a wait for the permit (a
+    // backlog) may have eaten into it. With less left than the request may take, extend it first;
+    // a run that is no longer ours (rescued and handed to another worker meanwhile) is not sent.
+    let now = ctx.clock.now();
+    let needed = chrono::Duration::from_std(row.timeout + ctx.lease_margin / 2).unwrap_or_default();
+    if now + needed > row.lease_expires_at {
+        let until = now + chrono::Duration::from_std(row.timeout + ctx.lease_margin).unwrap_or_default();
+        match store::dispatch::extend_lease(&ctx.pool, &ctx.me, row.id, row.attempt, until).await {
+            Ok(true) => {
+                metrics::counter!("prikke_leases_extended_total").increment(1);
+                row.lease_expires_at = until;
+            }
+            Ok(false) => {
+                tracing::warn!(execution_id = %row.id, attempt = row.attempt, "a run waited past its lease and is no longer ours; not sent");
+                metrics::counter!("prikke_leases_lost_total").increment(1);
+                drop(permit);
+                drop(slot);
+                return;
+            }
+            Err(e) => {
+                // cannot tell: sending could duplicate a run rescued meanwhile; let the lease run out
+                tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; not sent, the rescuer will put it back");
+                drop(permit);
+                drop(slot);
+                return;
+            }
+        }
+    }
     if let (true, Some(job_id)) = (row.skip_if_running, row.job_id) {
         match store::dispatch::previous_still_running(&ctx.pool, job_id, row.id, row.scheduled_for).await {
             Ok(Some(previous)) => {
@@ -262,7 +292,11 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
         d = Box::pin(ctx.deliverer.send(prepared)) => d,
         _ = ctx.hard_stop.cancelled() => {
             drop(permit);
-            report(&ctx, Report::Release(row.id), slot).await;
+            // The request is on the wire: the receiver may have it. It is an attempt, in the
+            // history with what happened, and the run goes again (same webhook-id) while the
+            // attempts a stopped worker allows last.
+            let stopped = interrupted(&row, sent_at, ctx.clock.now());
+            report(&ctx, Report::Prompt(stopped), slot).await;
             return;
         }
     };
@@ -272,6 +306,26 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
                     status = ?delivery.response_status, "delivered");
     let outcome = classify(&row, delivery, rand::random::<f64>());
     report(&ctx, outcome_report(&row, outcome), slot).await;
+}
+
+/// The outcome of an attempt cut off by a hard stop while its request was in flight.
+pub fn interrupted(row: &Claimed, sent_at: DateTime<Utc>, now: DateTime<Utc>) -> Outcome {
+    let record = AttemptRecord {
+        id: row.id,
+        attempt: row.attempt,
+        started_at: Some(sent_at),
+        finished_at: now,
+        duration_ms: Some((now - sent_at).num_milliseconds().clamp(0, i64::from(i32::MAX)) as i32),
+        response_status: None,
+        response_headers: None,
+        response_body: None,
+        error: Some("the dispatcher stopped while this request was in flight; the receiver may have got it (the retry has the same webhook-id)".to_owned()),
+    };
+    if row.attempt < store::dispatch::attempt_cap(i16::from(row.retry.max_attempts())) {
+        Outcome::Retry { record, failed_as: ExecutionStatus::Failed, run_at: now }
+    } else {
+        Outcome::Finished(Finished { record, status: ExecutionStatus::Failed, reason: None })
+    }
 }
 
 /// A run of a job that skips on overlap stays `running` until its outcome is written, and the

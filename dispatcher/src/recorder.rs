@@ -53,7 +53,8 @@ pub enum Report {
     /// running): written without deferral, ahead of deferred ones.
     Prompt(Outcome),
     /// Claimed but never sent (shutdown): hand it back.
-    Release(Uuid),
+    /// A run claimed but never sent, with the attempt this worker holds.
+    Release(Uuid, i16),
 }
 
 /// When deferred outcomes must be written even though runs are still waiting to fire.
@@ -111,7 +112,7 @@ struct Held {
 /// Roughly what a report occupies in memory, most of it the captured response.
 fn weight(report: &Report) -> usize {
     let outcome = match report {
-        Report::Release(_) => return 64,
+        Report::Release(..) => return 64,
         Report::Outcome(o) | Report::Prompt(o) => o,
     };
     let record = match outcome {
@@ -129,7 +130,7 @@ impl Held {
             self.since = Some(Instant::now());
         }
         for report in incoming.drain(..) {
-            self.releases += usize::from(matches!(report, Report::Release(_)));
+            self.releases += usize::from(matches!(report, Report::Release(..)));
             self.bytes += weight(&report);
             if matches!(report, Report::Prompt(_)) {
                 self.prompt += 1;
@@ -153,7 +154,7 @@ impl Held {
     }
 
     /// The oldest batch, split into outcomes and releases.
-    fn next_batch(&mut self) -> (Vec<Outcome>, Vec<Uuid>) {
+    fn next_batch(&mut self) -> (Vec<Outcome>, Vec<(Uuid, i16)>) {
         let n = self.reports.len().min(RECORD_BATCH);
         let mut outcomes = Vec::with_capacity(n);
         let mut released = Vec::new();
@@ -165,7 +166,7 @@ impl Held {
                     self.prompt -= 1;
                     outcomes.push(o);
                 }
-                Report::Release(id) => released.push(id),
+                Report::Release(id, attempt) => released.push((id, attempt)),
             }
         }
         self.releases -= released.len();
@@ -250,7 +251,7 @@ fn must_write(r: &Recorder, held: &Held) -> bool {
         || held.since.is_none_or(|t| t.elapsed() >= r.defer.max_defer)
 }
 
-async fn write_until_done(r: &Recorder, outcomes: &[Outcome], released: &[Uuid], abandon: &CancellationToken) {
+async fn write_until_done(r: &Recorder, outcomes: &[Outcome], released: &[(Uuid, i16)], abandon: &CancellationToken) {
     let mut backoff = Duration::from_millis(50);
     loop {
         match write(r, outcomes, released).await {
@@ -270,7 +271,7 @@ async fn write_until_done(r: &Recorder, outcomes: &[Outcome], released: &[Uuid],
     }
 }
 
-async fn write(r: &Recorder, outcomes: &[Outcome], released: &[Uuid]) -> Result<(), store::StoreError> {
+async fn write(r: &Recorder, outcomes: &[Outcome], released: &[(Uuid, i16)]) -> Result<(), store::StoreError> {
     if !outcomes.is_empty() {
         let mut tx = r.pool.begin().await?;
         let report = dispatch::record(&mut tx, &r.me, outcomes).await?;

@@ -179,7 +179,8 @@ async fn a_worker_killed_mid_burst_loses_nothing(pool: PgPool) {
 }
 
 /// SIGTERM while a call is in flight: the process waits out its grace (2 s here, far shorter
-/// than the call's own 30 s timeout), hands the call back, and exits with status 0.
+/// than the call's own 30 s timeout), records the call as an attempt and puts the run back, and
+/// exits with status 0.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn sigterm_hands_back_the_call_in_flight_and_exits_cleanly_within_the_grace(pool: PgPool) {
     let url = support::database_url(&pool).await;
@@ -196,7 +197,7 @@ async fn sigterm_hands_back_the_call_in_flight_and_exits_cleanly_within_the_grac
     assert_eq!(status.code(), Some(0), "stopped with {status}");
     assert!(took >= Duration::from_secs(2), "exited after {took:?}, before the call's grace ended");
     assert!(took < Duration::from_secs(12), "exited after {took:?}: the grace is 2 s and the call's own timeout 30 s");
-    assert_eq!(support::status_of(&pool, id).await, ("pending".to_owned(), 0, None), "handed back, attempt not counted");
+    assert_eq!(support::status_of(&pool, id).await, ("pending".to_owned(), 1, None), "put back, the cut-off attempt counted");
 }
 
 /// The value of one sample (`name` with its labels, as the Prometheus text writes it).

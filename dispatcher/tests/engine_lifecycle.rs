@@ -12,10 +12,11 @@ use domain::tier::Tier;
 use sqlx::PgPool;
 use support::{Gate, Receiver, Reply, shared};
 
-/// A call still in flight when the grace period ends is handed back like one never sent:
-/// pending again with its attempt not counted, and delivered later as the same message.
+/// A call still in flight when the grace period ends was on the wire: it is recorded as an
+/// attempt (the receiver may have it), and the run is pending again and delivered later as the
+/// same message.
 #[sqlx::test(migrator = "store::MIGRATOR")]
-async fn at_the_end_of_the_grace_an_in_flight_call_is_handed_back_and_delivered_later(pool: PgPool) {
+async fn at_the_end_of_the_grace_an_in_flight_call_is_recorded_as_an_attempt_and_delivered_later(pool: PgPool) {
     let first_call = Gate::new();
     let receiver = Receiver::start({
         let first_call = first_call.clone();
@@ -31,14 +32,16 @@ async fn at_the_end_of_the_grace_an_in_flight_call_is_handed_back_and_delivered_
     let asked = Instant::now();
     d.shutdown().await;
     assert!(asked.elapsed() >= Duration::from_secs(1), "stopped after {:?}, without giving the call its grace", asked.elapsed());
-    assert_eq!(support::status_of(&pool, id).await, ("pending".to_owned(), 0, None), "handed back, its attempt not counted");
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM execution_attempts WHERE execution_id = $1").bind(id).fetch_one(&pool).await.unwrap();
-    assert_eq!(kept, 0, "a cut-off call is not an attempt in the history");
+    assert_eq!(support::status_of(&pool, id).await, ("pending".to_owned(), 1, None), "put back, its attempt counted");
+    let kept: Vec<(i16, String)> = sqlx::query_as("SELECT attempt, error FROM execution_attempts WHERE execution_id = $1").bind(id).fetch_all(&pool).await.unwrap();
+    assert_eq!(kept.len(), 1, "the cut-off call is an attempt in the history");
+    assert_eq!(kept[0].0, 1);
+    assert!(kept[0].1.contains("stopped while this request was in flight"), "{}", kept[0].1);
 
     first_call.open();
     let d = support::start(&pool, shared(SystemClock), |_| {}).await;
     let e = support::wait_final(&pool, id, Duration::from_secs(10)).await;
-    assert_eq!((e.status.as_str(), e.attempt, e.response_status), ("success", 1, Some(200)));
+    assert_eq!((e.status.as_str(), e.attempt, e.response_status), ("success", 2, Some(200)));
     let got = receiver.received();
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"), "delivered again as the same message");
@@ -122,5 +125,33 @@ async fn a_worker_holds_at_most_prefetch_max_claimed_runs(pool: PgPool) {
         assert_eq!(support::wait_final(&pool, id, Duration::from_secs(20)).await.status, "success");
     }
     assert_eq!(receiver.received().len(), 20);
+    d.shutdown().await;
+}
+
+/// A run that waits for a delivery permit longer than its lease allowed (a backlog) gets its
+/// lease extended when the permit comes, so the rescuer does not hand it to a worker that sends
+/// it a second time while the first call is still in flight.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_run_that_waited_for_its_permit_past_its_lease_is_sent_once(pool: PgPool) {
+    let receiver = Receiver::start(|_, _| Reply { delay: Some(Duration::from_millis(2500)), ..Reply::status(200) }).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |c| {
+        c.concurrency_min = 1;
+        c.concurrency_max = 1;
+        c.lease_margin = Duration::from_secs(1);
+        c.record_defer = Duration::ZERO;
+        c.rescue_every = Duration::from_millis(200);
+    })
+    .await;
+    let now = Utc::now();
+    // one permit: one call takes 2.5 s while the other waits; each lease is now + 3 s + 1 s
+    let a = support::queue_with_timeout(&pool, org, &receiver.url("/a"), now, 1, 1, 3).await;
+    let b = support::queue_with_timeout(&pool, org, &receiver.url("/b"), now, 1, 1, 3).await;
+    for id in [a, b] {
+        assert_eq!(support::wait_final(&pool, id, Duration::from_secs(20)).await.status, "success");
+    }
+    let mut paths: Vec<String> = receiver.received().iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/a", "/b"], "each run sent once");
     d.shutdown().await;
 }

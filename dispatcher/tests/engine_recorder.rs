@@ -160,7 +160,7 @@ async fn hand_backs_and_a_closed_channel_do_not_wait(pool: PgPool) {
     let ids = claimed(&pool, 2).await;
     let (limit, _held, _waiter) = busy_limit().await;
     let (tx, _deferred, recorder) = start(&pool, limit.clone(), Duration::from_secs(600));
-    tx.send(Report::Release(ids[0])).await.unwrap();
+    tx.send(Report::Release(ids[0], 1)).await.unwrap();
     let pending = async {
         while status(&pool, ids[0]).await != "pending" {
             tokio::time::sleep(Duration::from_millis(20)).await;

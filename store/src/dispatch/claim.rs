@@ -42,6 +42,8 @@ pub struct Claimed {
     pub tier: Tier,
     /// The capability of the run's completion URL (jobs with a completion window).
     pub completion_token: Option<String>,
+    /// Until when this worker holds the run; past it, the rescuer may hand it to another.
+    pub lease_expires_at: DateTime<Utc>,
 }
 
 /// A claimed execution that must not be sent: its row does not decode (a bad retry policy,
@@ -74,6 +76,7 @@ struct ClaimedRow {
     skip_if_running: bool,
     tier: String,
     completion_token: Option<String>,
+    lease_expires_at: DateTime<Utc>,
 }
 
 impl ClaimedRow {
@@ -112,6 +115,7 @@ impl ClaimedRow {
                 priority: self.priority,
                 skip_if_running: self.skip_if_running,
                 completion_token: self.completion_token,
+                lease_expires_at: self.lease_expires_at,
             })
         })();
         let (id, attempt) = (self.id, self.attempt);
@@ -156,7 +160,7 @@ pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
       WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
      RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
                e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
-               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token";
+               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token, e.lease_expires_at";
 
 /// Claims up to `limit` pending executions with `run_at <= horizon` (highest priority first, then
 /// most overdue), leasing them to `me` until `max(run_at, now) + timeout + lease_margin`.
@@ -292,18 +296,39 @@ async fn charge_quota(tx: &mut PgConnection, claimed: &[Claimed], now: DateTime<
     Ok(over_ids)
 }
 
+/// Extends this worker's lease of attempt `attempt` of run `id` to `until`, when it still holds
+/// it: false when the run is no longer this worker's (its lease expired and it was rescued, or
+/// finished), in which case it must not be sent.
+pub async fn extend_lease(db: impl PgExecutor<'_>, me: &str, id: Uuid, attempt: i16, until: DateTime<Utc>) -> StoreResult<bool> {
+    let extended = sqlx::query(
+        "UPDATE executions SET lease_expires_at = greatest(lease_expires_at, $4)
+          WHERE id = $2 AND leased_by = $1 AND attempt = $3 AND status = 'running'",
+    )
+    .bind(me)
+    .bind(id)
+    .bind(attempt)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(extended.rows_affected() == 1)
+}
+
 /// Hands back runs this process claimed but never sent (shutdown): pending again, the attempt
-/// not counted, the quota charge of a first attempt refunded.
-pub async fn release(db: impl PgExecutor<'_>, me: &str, ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<u64> {
-    if ids.is_empty() {
+/// not counted, the quota charge of a first attempt refunded. Each run is named with the attempt
+/// this process holds: a run rescued and claimed again since (by anyone) is not touched.
+pub async fn release(db: impl PgExecutor<'_>, me: &str, runs: &[(Uuid, i16)], now: DateTime<Utc>) -> StoreResult<u64> {
+    if runs.is_empty() {
         return Ok(0);
     }
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.0).collect();
+    let attempts: Vec<i16> = runs.iter().map(|r| r.1).collect();
     let released: i64 = sqlx::query_scalar(
         "WITH released AS (
-             UPDATE executions
-                SET status = 'pending', attempt = attempt - 1, lease_expires_at = NULL, leased_by = NULL
-              WHERE id = ANY($2) AND leased_by = $1 AND status = 'running'
-             RETURNING org_id, attempt
+             UPDATE executions e
+                SET status = 'pending', attempt = e.attempt - 1, lease_expires_at = NULL, leased_by = NULL
+               FROM unnest($2::uuid[], $4::smallint[]) AS v(id, attempt)
+              WHERE e.id = v.id AND e.attempt = v.attempt AND e.leased_by = $1 AND e.status = 'running'
+             RETURNING e.org_id, e.attempt
          ), refund AS (
              UPDATE usage_counters u SET executions = greatest(0, u.executions - r.n)
                FROM (SELECT org_id, count(*) AS n FROM released WHERE attempt = 0 GROUP BY org_id) r
@@ -312,8 +337,9 @@ pub async fn release(db: impl PgExecutor<'_>, me: &str, ids: &[Uuid], now: DateT
          SELECT count(*) FROM released",
     )
     .bind(me)
-    .bind(ids)
+    .bind(&ids)
     .bind(usage_month(now))
+    .bind(&attempts)
     .fetch_one(db)
     .await?;
     Ok(released as u64)

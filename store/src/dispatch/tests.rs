@@ -147,11 +147,12 @@ async fn over_quota_runs_are_recorded_as_skipped_and_counted(pool: PgPool) {
     assert_eq!(usage, (5000, 2));
 
     // releasing a never-sent first attempt refunds it
-    assert_eq!(release(&pool, ME, &[claimed[0].id], now).await.unwrap(), 1);
+    assert_eq!(release(&pool, ME, &[(claimed[0].id, claimed[0].attempt + 1)], now).await.unwrap(), 0, "another attempt than the one held");
+    assert_eq!(release(&pool, ME, &[(claimed[0].id, claimed[0].attempt)], now).await.unwrap(), 1);
     assert_eq!(status_of(&pool, claimed[0].id).await, ("pending".into(), 0, None));
     let used: i64 = sqlx::query_scalar("SELECT executions FROM usage_counters WHERE org_id = $1").bind(free).fetch_one(&pool).await.unwrap();
     assert_eq!(used, 4999);
-    assert_eq!(release(&pool, "someone-else", &[claimed[1].id], now).await.unwrap(), 0, "only the holder releases");
+    assert_eq!(release(&pool, "someone-else", &[(claimed[1].id, claimed[1].attempt)], now).await.unwrap(), 0, "only the holder releases");
 }
 
 async fn futures_join(pool: &PgPool, org_id: Uuid, now: DateTime<Utc>, n: i64) -> Vec<Uuid> {
