@@ -28,7 +28,7 @@ cargo build --quiet -p api-fn
 BIN="${CARGO_TARGET_DIR:-target}/debug/api-fn"
 api_fixture_db schemathesis "$BIN"
 # Rate limits high enough for the fuzzer; the limiter itself still runs on every request.
-api_fixture_start "$BIN" PRIKKE_API_RATE_PER_MINUTE=1000000 PRIKKE_PING_RATE_PER_MINUTE=1000000 RUST_LOG=warn
+api_fixture_start "$BIN" PRIKKE_API_RATE_PER_MINUTE=1000000 PRIKKE_PING_RATE_PER_MINUTE=1000000 PRIKKE_AUTH_FAILURE_RATE_PER_MINUTE=0 RUST_LOG=warn
 
 set +e
 # from the scratch directory: schemathesis keeps its example database in ./.schemathesis

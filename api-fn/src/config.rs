@@ -27,6 +27,12 @@ pub struct Config {
     /// `PRIKKE_LOGIN_RATE_PER_MINUTE`: sign-in attempts and e-mailed-link requests per client IP,
     /// and per address, per minute (default 10; 0 off).
     pub login_rate_per_minute: u32,
+    /// `PRIKKE_AUTH_FAILURE_RATE_PER_MINUTE`: unknown or revoked API keys a client IP may present
+    /// per minute before its requests are refused without a lookup (default 30; 0 off).
+    pub auth_failure_rate_per_minute: u32,
+    /// `PRIKKE_WAITLIST_RATE_PER_MINUTE`: waitlist sign-ups per client IP per minute, counted at
+    /// the origin as well as at the edge (default 5; 0 off).
+    pub waitlist_rate_per_minute: u32,
     /// `PRIKKE_TRUST_FORWARDED_FOR`: take the client IP from the last `X-Forwarded-For` entry
     /// (the edge Worker writes it). Default: true in production (api-fn sits behind the edge),
     /// false elsewhere.
@@ -41,6 +47,10 @@ pub struct Config {
     /// `PRIKKE_CHECKOUT_URL`: where "upgrade" goes (the provider's checkout); the organization's
     /// id is added as `checkout[custom][org_id]` so the subscription's events name it.
     pub checkout_url: Option<String>,
+    /// `PRIKKE_EDGE_SECRET`: the secret the edge Worker sends in `x-prikke-edge` (its
+    /// `ORIGIN_SECRET`); when set, requests without it are refused (see [`crate::edge_proof`]).
+    /// Required in production. Two, separated by a comma, while rotating. Never logged.
+    pub edge_secrets: Vec<Secret>,
 }
 
 /// A setting that must not reach a log: `Debug` shows only that it is set.
@@ -116,6 +126,8 @@ impl Config {
         let api_rate_per_minute = per_minute("PRIKKE_API_RATE_PER_MINUTE", 600);
         let ping_rate_per_minute = per_minute("PRIKKE_PING_RATE_PER_MINUTE", 60);
         let login_rate_per_minute = per_minute("PRIKKE_LOGIN_RATE_PER_MINUTE", 10);
+        let auth_failure_rate_per_minute = per_minute("PRIKKE_AUTH_FAILURE_RATE_PER_MINUTE", 30);
+        let waitlist_rate_per_minute = per_minute("PRIKKE_WAITLIST_RATE_PER_MINUTE", 5);
         let trust_forwarded_for = match get("PRIKKE_TRUST_FORWARDED_FOR").as_deref() {
             None => env == Environment::Production,
             Some("1" | "true" | "yes") => true,
@@ -150,6 +162,25 @@ impl Config {
             }
             None => None,
         };
+        let edge_secrets: Vec<Secret> = get("PRIKKE_EDGE_SECRET")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret(s.to_owned()))
+            .collect();
+        if edge_secrets.iter().any(|s| s.0.len() < 32) {
+            problems.push("PRIKKE_EDGE_SECRET must be at least 32 characters (it was shorter)".to_owned());
+        }
+        if edge_secrets.iter().any(|s| s.0.bytes().any(|b| !b.is_ascii_graphic())) {
+            problems.push("PRIKKE_EDGE_SECRET must be printable ASCII without spaces (it travels in a header)".to_owned());
+        }
+        if edge_secrets.len() > 2 {
+            problems.push("PRIKKE_EDGE_SECRET holds at most two secrets (new,old) while rotating".to_owned());
+        }
+        if edge_secrets.is_empty() && env == Environment::Production {
+            problems.push("PRIKKE_EDGE_SECRET is required in production: the origin must refuse requests that did not come through the edge (set the same value as the edge's ORIGIN_SECRET)".to_owned());
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -163,10 +194,13 @@ impl Config {
             api_rate_per_minute,
             ping_rate_per_minute,
             login_rate_per_minute,
+            auth_failure_rate_per_minute,
+            waitlist_rate_per_minute,
             trust_forwarded_for,
             public_url,
             billing_webhook_secret,
             checkout_url,
+            edge_secrets,
         })
     }
 }
@@ -196,7 +230,7 @@ mod tests {
 
     #[test]
     fn production_trusts_the_edge_and_shows_the_public_host() {
-        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap();
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
         assert!(c.trust_forwarded_for);
         assert_eq!(c.public_url, "https://prikke.eu");
     }
@@ -215,8 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn production_requires_the_edge_secret_and_it_never_reaches_a_log() {
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("PRIKKE_EDGE_SECRET is required in production"), "{err}");
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_EDGE_SECRET", "short")])).unwrap_err();
+        assert!(err.to_string().contains("at least 32 characters"), "{err}");
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
+        assert!(!format!("{c:?}").contains("0123456789abcdef"), "redacted in Debug");
+        assert!(Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db")])).unwrap().edge_secrets.is_empty(), "optional outside production");
+        let two = "0123456789abcdef0123456789abcdef, fedcba9876543210fedcba9876543210";
+        assert_eq!(Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_EDGE_SECRET", two)])).unwrap().edge_secrets.len(), 2, "new,old while rotating");
+    }
+
+    #[test]
     fn production_does_not_migrate_unless_asked() {
-        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap();
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
         assert!(!c.migrate_on_start);
     }
 

@@ -12,6 +12,7 @@ pub mod billing;
 pub mod coalesce;
 pub mod config;
 pub mod credentials;
+pub mod edge_proof;
 pub mod health;
 pub mod pings;
 pub mod problem;
@@ -38,13 +39,15 @@ pub struct AppState {
     pub limiter: rate_limit::Limiter,
     /// Statements shared by concurrent requests (see [`coalesce`]).
     pub batches: batch::Batches,
+    /// Failed API-key authentications per client IP (see [`rate_limit::FailureGate`]).
+    pub auth_failures: rate_limit::FailureGate,
 }
 
 impl AppState {
     /// Must be called on a tokio runtime: it starts the workers of [`batch::Batches`].
     pub fn new(pool: PgPool, config: Config) -> Self {
         let batches = batch::Batches::spawn(&pool);
-        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default(), batches }
+        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default(), auth_failures: rate_limit::FailureGate::default(), batches }
     }
 }
 
@@ -65,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { problem::Problem::not_found("route") })
         .method_not_allowed_fallback(|| async { problem::Problem::method_not_allowed() })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge_proof::require))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -32,10 +32,11 @@ pub struct PingReceived {
     pub status: MonitorStatus,
 }
 
-/// The client's address: the edge's `X-Forwarded-For` when trusted, else the Lambda event's
-/// source IP, else the TCP peer.
+/// The client's address: the edge's `X-Forwarded-For` when trusted and the request proved it
+/// came through the edge ([`crate::edge_proof`]), else the Lambda event's source IP, else the
+/// TCP peer.
 pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
+    if trust_forwarded_for && parts.extensions.get::<crate::edge_proof::ViaEdge>().is_some() {
         let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
         if let Some(ip) = forwarded.and_then(|v| v.rsplit(',').next()).and_then(|s| s.trim().parse().ok()) {
             return Some(ip);
@@ -200,13 +201,17 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_used_only_when_trusted() {
-        let req = axum::http::Request::builder()
-            .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
-            .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))))
-            .body(())
-            .unwrap();
-        let (parts, _) = req.into_parts();
-        assert_eq!(client_ip(&parts, true), Some("198.51.100.7".parse().unwrap()), "the last hop, written by the edge");
-        assert_eq!(client_ip(&parts, false), Some("127.0.0.1".parse().unwrap()));
+        let req = |via_edge: bool| {
+            let mut b = axum::http::Request::builder()
+                .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
+                .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
+            if via_edge {
+                b = b.extension(crate::edge_proof::ViaEdge);
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        assert_eq!(client_ip(&req(true), true), Some("198.51.100.7".parse().unwrap()), "the last hop, written by the edge");
+        assert_eq!(client_ip(&req(true), false), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(client_ip(&req(false), true), Some("127.0.0.1".parse().unwrap()), "not believed without the edge's proof");
     }
 }

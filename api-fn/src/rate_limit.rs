@@ -126,6 +126,55 @@ impl Limiter {
     }
 }
 
+/// Failed API-key authentications per client IP, counted in memory per instance: once a client
+/// has presented `limit` unknown (or revoked, or wrong) keys in a minute, its requests with a key
+/// are refused with 429 before any lookup, until the minute is over. Guessing keys then costs
+/// the database nothing: not a lookup (the failures) and not a counter write (the shared limiter
+/// would write per request at such limits). Per instance, so N busy Lambda instances admit N ×
+/// the limit; the edge limits per client IP in front of them all.
+#[derive(Debug, Clone, Default)]
+pub struct FailureGate {
+    failures: Arc<Mutex<HashMap<std::net::IpAddr, (DateTime<Utc>, u32)>>>,
+}
+
+impl FailureGate {
+    /// Refuses a client that used up its failures in this window (0: no limit).
+    pub fn check(&self, ip: std::net::IpAddr, limit: u32, now: DateTime<Utc>) -> Result<(), Problem> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let window_start = now.duration_trunc(WINDOW).unwrap_or(now);
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failures.get(&ip) {
+            Some((start, n)) if *start == window_start && *n >= limit => {
+                let retry_after_secs = ((window_start + WINDOW - now).num_milliseconds() as f64 / 1000.0).ceil().max(1.0) as u64;
+                Err(Problem::rate_limited(retry_after_secs))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed authentication of `ip`.
+    pub fn failed(&self, ip: std::net::IpAddr, now: DateTime<Utc>) {
+        let window_start = now.duration_trunc(WINDOW).unwrap_or(now);
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= MAX_BUCKETS && !failures.contains_key(&ip) {
+            failures.retain(|_, (start, _)| *start == window_start);
+            if failures.len() >= MAX_BUCKETS {
+                failures.clear(); // a flood from more addresses than we keep: start over rather than grow
+            }
+        }
+        let entry = failures.entry(ip).or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        if entry.1 == u32::MAX {
+            tracing::warn!(%ip, "a client keeps presenting unknown API keys");
+        }
+    }
+}
+
 /// Every this many shared-counter writes an instance deletes buckets idle for ten minutes (rows
 /// of keys and IPs that stopped calling); cheap, and needs no scheduler.
 const PURGE_EVERY: u64 = 5_000;
@@ -180,6 +229,23 @@ mod tests {
         assert_eq!(lease_size(3), 1);
         assert_eq!(lease_size(600), 6);
         assert_eq!(lease_size(1_000_000), 50);
+    }
+
+    #[test]
+    fn the_failure_gate_closes_after_the_limit_until_the_window_ends() {
+        let gate = FailureGate::default();
+        let (ip, other) = ("198.51.100.7".parse().unwrap(), "198.51.100.8".parse().unwrap());
+        let now = Utc::now().duration_trunc(WINDOW).unwrap() + secs(15);
+        for _ in 0..3 {
+            gate.check(ip, 3, now).unwrap();
+            gate.failed(ip, now);
+        }
+        let refused = gate.check(ip, 3, now).unwrap_err();
+        assert_eq!(refused.status, 429);
+        assert!(refused.detail.contains("retry in 45 s"), "{}", refused.detail);
+        gate.check(other, 3, now).unwrap();
+        gate.check(ip, 3, now + secs(45)).unwrap();
+        gate.check(ip, 0, now).unwrap();
     }
 
     #[sqlx::test(migrator = "store::MIGRATOR")]

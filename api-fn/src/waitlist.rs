@@ -24,8 +24,14 @@ pub struct WaitlistResponse {
 
 pub async fn join(
     State(state): State<AppState>,
+    parts: axum::http::request::Parts,
     body: Result<Json<WaitlistRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<WaitlistResponse>), Problem> {
+    // counted here too: the edge limits sign-ups per client, but a request may reach the origin
+    // another way (a misconfigured or bypassed edge)
+    if let Some(ip) = crate::pings::client_ip(&parts, state.config.trust_forwarded_for) {
+        state.limiter.check(&state.pool, &format!("waitlist-ip:{ip}"), state.config.waitlist_rate_per_minute, chrono::Utc::now()).await?;
+    }
     let Json(req) = body.map_err(|e| Problem::bad_request(format!("expected a JSON body like {{\"email\": \"you@example.com\"}}: {}", e.body_text())))?;
     let email = EmailAddress::parse(&req.email).map_err(|e| {
         Problem::validation(

@@ -11,6 +11,9 @@ use crate::forwarding::DEFAULT_MAX_BODY_BYTES;
 pub const API_ORIGIN_VAR: &str = "API_ORIGIN";
 /// Optional variable overriding the largest forwarded request body, in bytes.
 pub const MAX_BODY_VAR: &str = "MAX_BODY_BYTES";
+/// The secret the edge proves itself to api-fn with (`wrangler secret put ORIGIN_SECRET`; the
+/// same value as api-fn's `PRIKKE_EDGE_SECRET`). Sent as [`crate::forwarding::EDGE_PROOF_HEADER`].
+pub const ORIGIN_SECRET_VAR: &str = "ORIGIN_SECRET";
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
@@ -70,6 +73,8 @@ pub struct Config {
     /// `PRIKKE_ENV`, read as every Prikke service reads it (unset: development).
     pub env: Environment,
     pub max_body_bytes: u64,
+    /// Sent to api-fn on every request when set (api-fn refuses requests without it when it has one).
+    pub origin_secret: Option<String>,
 }
 
 impl Config {
@@ -94,6 +99,7 @@ impl Config {
             api_origin: ApiOrigin::parse(&origin)?,
             env: Environment::from_setting(var(ENV_VAR).as_deref()).map_err(ConfigError::InvalidEnv)?,
             max_body_bytes,
+            origin_secret: var(ORIGIN_SECRET_VAR).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         })
     }
 }
@@ -126,6 +132,9 @@ mod tests {
         assert_eq!(config.api_origin.as_str(), "http://127.0.0.1:3000");
         assert_eq!(config.env, Environment::Test);
         assert_eq!(config.max_body_bytes, 2048);
+        assert_eq!(config.origin_secret, None);
+        let config = Config::from_vars(vars(&[("API_ORIGIN", "http://127.0.0.1:3000"), ("ORIGIN_SECRET", " s3cret ")])).unwrap();
+        assert_eq!(config.origin_secret.as_deref(), Some("s3cret"));
     }
 
     #[test]

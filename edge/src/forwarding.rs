@@ -9,8 +9,8 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 /// Request headers that never travel to the origin: hop-by-hop headers (RFC 9110 §7.6.1), the
 /// host (the origin's own is used), `expect` (the edge answers `100-continue` itself; passed on,
 /// the runtime's fetch waits for a 100 that never comes), and forwarding headers a client could
-/// forge; the edge writes its own forwarding headers instead.
-const DROPPED_REQUEST_HEADERS: [&str; 18] = [
+/// forge (and the edge's proof, which only the edge writes); the edge writes its own instead.
+const DROPPED_REQUEST_HEADERS: [&str; 19] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -29,7 +29,12 @@ const DROPPED_REQUEST_HEADERS: [&str; 18] = [
     "x-forwarded-proto",
     "x-real-ip",
     "cf-connecting-ip",
+    EDGE_PROOF_HEADER,
 ];
+
+/// The header that proves to api-fn that a request came through the edge (its value is the
+/// configured `ORIGIN_SECRET`; api-fn checks it against `PRIKKE_EDGE_SECRET`).
+pub const EDGE_PROOF_HEADER: &str = "x-prikke-edge";
 
 /// True when a client request header is passed on to the origin unchanged.
 /// `content-length` is dropped because the runtime frames the forwarded body itself.
@@ -39,11 +44,13 @@ pub fn keeps_request_header(name: &str) -> bool {
         .any(|dropped| dropped.eq_ignore_ascii_case(name))
 }
 
-/// Forwarding headers the edge adds: who the client is and what it asked for.
+/// Forwarding headers the edge adds: who the client is and what it asked for, and the edge's
+/// proof when it has a secret.
 pub fn forwarding_headers(
     client_ip: Option<&str>,
     scheme: &str,
     host: &str,
+    origin_secret: Option<&str>,
 ) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         ("x-forwarded-proto", scheme.trim_end_matches(':').to_owned()),
@@ -51,6 +58,9 @@ pub fn forwarding_headers(
     ];
     if let Some(ip) = client_ip {
         headers.push(("x-forwarded-for", ip.to_owned()));
+    }
+    if let Some(secret) = origin_secret {
+        headers.push((EDGE_PROOF_HEADER, secret.to_owned()));
     }
     headers
 }
@@ -151,6 +161,7 @@ mod tests {
             "x-real-ip",
             "CF-Connecting-IP",
             "proxy-authorization",
+            "X-Prikke-Edge",
         ] {
             assert!(!keeps_request_header(name), "{name}");
         }
@@ -158,14 +169,15 @@ mod tests {
 
     #[test]
     fn the_edge_names_the_client_and_the_public_host() {
-        let headers = forwarding_headers(Some("203.0.113.7"), "https:", "prikke.eu");
+        let headers = forwarding_headers(Some("203.0.113.7"), "https:", "prikke.eu", Some("s3cret"));
+        assert!(headers.contains(&("x-prikke-edge", "s3cret".into())));
         assert!(headers.contains(&("x-forwarded-for", "203.0.113.7".into())));
         assert!(headers.contains(&("x-forwarded-proto", "https".into())));
         assert!(headers.contains(&("x-forwarded-host", "prikke.eu".into())));
         assert!(
-            !forwarding_headers(None, "http", "localhost")
+            !forwarding_headers(None, "http", "localhost", None)
                 .iter()
-                .any(|(n, _)| *n == "x-forwarded-for")
+                .any(|(n, _)| *n == "x-forwarded-for" || *n == "x-prikke-edge")
         );
     }
 

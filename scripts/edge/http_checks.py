@@ -30,6 +30,9 @@ EDGE_URL = os.environ["EDGE_URL"]
 EDGE_ECHO_URL = os.environ["EDGE_ECHO_URL"]
 ECHO_URL = os.environ["ECHO_URL"]
 API_URL = os.environ["API_URL"]
+# the edge's proof: api-fn answers only requests that carry it (calls made here straight to api-fn add it)
+ORIGIN_SECRET = os.environ["ORIGIN_SECRET"]
+PROOF = {"x-prikke-edge": ORIGIN_SECRET}
 DATABASE_URL = os.environ["DATABASE_URL"]
 ROOT = os.environ["PRIKKE_ROOT"]
 EXAMPLES = os.path.join(ROOT, "edge", "content", "examples")
@@ -178,7 +181,7 @@ class Pages(EdgeCase):
         self.assertEqual(reply.header("allow"), "GET, HEAD")
 
     def test_status_page_shows_what_api_fn_reports(self):
-        reported = json.loads(request(API_URL, "GET", "/status.json").body)
+        reported = json.loads(request(API_URL, "GET", "/status.json", headers=PROOF).body)
         page = request(EDGE_URL, "GET", "/status").text()
         self.assertIn("API and dashboard</strong>&nbsp;&middot; Operational", page)
         scheduler = "Operational" if reported["scheduler"]["up"] else "Down"
@@ -315,8 +318,10 @@ class Forwarding(EdgeCase):
 
     def test_the_edge_names_the_client_and_drops_forged_forwarding_headers(self):
         ip = client_ip()
-        _, seen = self.echo("GET", "/api/whoami", headers={"x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.6"}, ip=ip)
+        _, seen = self.echo("GET", "/api/whoami", headers={"x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.6",
+                                                             "x-prikke-edge": "forged"}, ip=ip)
         received = dict(seen["headers"])
+        self.assertEqual(received["x-prikke-edge"], ORIGIN_SECRET, "the edge's own proof, never the client's")
         self.assertEqual(received["x-forwarded-for"], ip)
         self.assertNotIn("x-real-ip", received)
         self.assertEqual(received["x-forwarded-host"], urlsplit(EDGE_ECHO_URL).netloc)
@@ -389,12 +394,22 @@ class RealApi(EdgeCase):
     def test_api_calls_reach_api_fn_and_come_back_intact(self):
         for method, path in (("GET", "/api/v1/no-such-thing"), ("POST", "/app/no-such-page"), ("GET", "/ping/no-such-token")):
             with self.subTest(path=path):
-                direct = request(API_URL, method, path, b"{}" if method == "POST" else None, {"content-type": "application/json"})
+                direct = request(API_URL, method, path, b"{}" if method == "POST" else None, {"content-type": "application/json", **PROOF})
                 via_edge = request(EDGE_URL, method, path, b"{}" if method == "POST" else None, {"content-type": "application/json"})
                 self.assertEqual(via_edge.status, direct.status)
                 self.assertEqual(via_edge.header("content-type"), direct.header("content-type"))
                 self.assertEqual(via_edge.body, direct.body)
                 self.assert_security_headers(via_edge)
+
+    def test_api_fn_refuses_what_did_not_come_through_the_edge(self):
+        email = f"skip-{int(time.time() * 1000)}@example.com"
+        for path, body in (("/api/v1/jobs", b"{}"), ("/waitlist", json.dumps({"email": email}).encode()), ("/app/login", None)):
+            for headers in ({}, {"x-prikke-edge": "not-the-secret"}):
+                with self.subTest(path=path, headers=headers):
+                    reply = request(API_URL, "POST" if body else "GET", path, body, {"content-type": "application/json", **headers})
+                    self.assert_problem(reply, 403, "not-through-edge")
+        self.assertEqual(waitlist_rows(email), 0, "nothing written")
+        self.assertEqual(request(API_URL, "GET", "/health").status, 200, "health checks stay open")
 
 
 def load_python_example():

@@ -80,7 +80,10 @@ psql -q "$SERVER_URL" -c "CREATE DATABASE $DB"
 DATABASE_URL="${SERVER_URL%/*}/$DB"
 (cd "$ROOT" && cargo build --quiet -p api-fn)
 TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+# the origin refuses what did not come through the edge: both share this secret
+ORIGIN_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 start api-fn env DATABASE_URL="$DATABASE_URL" PRIKKE_BIND=127.0.0.1:0 PRIKKE_MIGRATE=1 PRIKKE_ENV=test \
+  PRIKKE_EDGE_SECRET="$ORIGIN_SECRET" PRIKKE_TRUST_FORWARDED_FOR=true \
   "$TARGET_DIR/debug/api-fn"
 API_URL=$(listening_url api-fn "$LAST_PID" 120)
 
@@ -94,7 +97,7 @@ run_edge() {
   port=$(free_port); inspector=$(free_port)
   start "$name" env PRIKKE_EDGE_PREBUILT=1 WRANGLER_SEND_METRICS=false CI=true WRANGLER_LOG_PATH="$WORK/wrangler-logs" \
     "$WRANGLER" dev --cwd "$ROOT" --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" \
-    --persist-to "$WORK/state-$name" --var "API_ORIGIN:$origin" --var PRIKKE_ENV:test --log-level warn
+    --persist-to "$WORK/state-$name" --var "API_ORIGIN:$origin" --var PRIKKE_ENV:test --var "ORIGIN_SECRET:$ORIGIN_SECRET" --log-level warn
   EDGE_PID=$LAST_PID
   EDGE_PORT=$port
 }
@@ -105,5 +108,5 @@ wait_ready "$EDGE_ECHO_URL" "$ECHO_EDGE_PID"
 
 # --- 5. checks -------------------------------------------------------------------------------------
 EDGE_URL=$EDGE_URL EDGE_ECHO_URL=$EDGE_ECHO_URL ECHO_URL=$ECHO_URL API_URL=$API_URL \
-DATABASE_URL=$DATABASE_URL PRIKKE_ROOT=$ROOT \
+DATABASE_URL=$DATABASE_URL PRIKKE_ROOT=$ROOT ORIGIN_SECRET=$ORIGIN_SECRET \
   python3 "$ROOT/scripts/edge/http_checks.py"

@@ -33,12 +33,22 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         let token = bearer_token(parts)?;
         let presented = ApiKey::parse(token).map_err(|e| Problem::unauthorized(format!("malformed API key: {e}")))?;
+        let now = Utc::now();
+        // a client that keeps presenting unknown keys is refused before the lookup
+        let ip = crate::pings::client_ip(parts, state.config.trust_forwarded_for);
+        if let Some(ip) = ip {
+            state.auth_failures.check(ip, state.config.auth_failure_rate_per_minute, now)?;
+        }
         let owner = state.batches.keys.call(presented.id.as_str().to_owned()).await.map_err(|e| Problem::internal(&e))??;
         let owner = match owner {
             Some(o) if domain::api_key::verify(&presented.secret, &o.secret_hash) => o,
-            _ => return Err(Problem::unauthorized("unknown or revoked API key")),
+            _ => {
+                if let Some(ip) = ip {
+                    state.auth_failures.failed(ip, now);
+                }
+                return Err(Problem::unauthorized("unknown or revoked API key"));
+            }
         };
-        let now = Utc::now();
         state.limiter.check(&state.pool, &format!("key:{}", owner.id), state.config.api_rate_per_minute, now).await?;
         if owner.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
             && let Err(e) = store::api_keys::touch_last_used(&state.pool, owner.id, now).await {

@@ -51,15 +51,20 @@ pub struct Web {
     pub router: Router,
     pub cookies: BTreeMap<String, String>,
     pub user_agent: String,
+    /// Sent with every request (e.g. the edge's proof, for a production configuration).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Web {
     pub fn new(router: Router) -> Web {
-        Web { router, cookies: BTreeMap::new(), user_agent: "test-browser/1".into() }
+        Web { router, cookies: BTreeMap::new(), user_agent: "test-browser/1".into(), headers: Vec::new() }
     }
 
     async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> Page {
         let mut req = Request::builder().method(method).uri(path).header(header::USER_AGENT, &self.user_agent);
+        for (name, value) in &self.headers {
+            req = req.header(*name, value);
+        }
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, jar.join("; "));

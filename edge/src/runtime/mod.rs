@@ -37,7 +37,10 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 async fn serve(req: Request, env: &Env) -> Result<Response> {
-    let config = match Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string())) {
+    // plain variables and secrets (`wrangler secret put`) alike
+    let config = match Config::from_vars(|name| {
+        env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok()
+    }) {
         Ok(config) => config,
         Err(error) => {
             console_error!("edge: configuration error: {error}");

@@ -4,6 +4,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit, console_error};
 
 use crate::config::Config;
+use crate::forwarding::EDGE_PROOF_HEADER;
 
 /// `/status.json` and `/health` must answer quickly or the page shows "unknown".
 pub const STATUS_TIMEOUT_MS: u32 = 1_500;
@@ -29,9 +30,20 @@ async fn send(req: Request, timeout_ms: u32) -> Option<(u16, String)> {
     }
 }
 
+/// Headers every call to api-fn carries: the edge's proof, when configured.
+fn origin_headers(config: &Config) -> Option<Headers> {
+    let headers = Headers::new();
+    if let Some(secret) = &config.origin_secret {
+        headers.set(EDGE_PROOF_HEADER, secret).ok()?;
+    }
+    Some(headers)
+}
+
 /// `GET` a path of api-fn; `None` when it did not answer in time.
 pub async fn get(config: &Config, path: &str, timeout_ms: u32) -> Option<(u16, String)> {
-    let req = Request::new(&config.api_origin.url_for(path), Method::Get).ok()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(origin_headers(config)?);
+    let req = Request::new_with_init(&config.api_origin.url_for(path), &init).ok()?;
     send(req, timeout_ms).await
 }
 
@@ -41,7 +53,7 @@ pub async fn submit_waitlist(
     email: &str,
     client_ip: Option<&str>,
 ) -> Option<(u16, String)> {
-    let headers = Headers::new();
+    let headers = origin_headers(config)?;
     headers.set("content-type", "application/json").ok()?;
     headers.set("accept", "application/json").ok()?;
     if let Some(ip) = client_ip {

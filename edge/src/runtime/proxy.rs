@@ -71,7 +71,7 @@ pub async fn forward(
         }
     }
     let host = &url[worker::url::Position::BeforeHost..worker::url::Position::AfterPort];
-    for (name, value) in forwarding_headers(client_ip, url.scheme(), host) {
+    for (name, value) in forwarding_headers(client_ip, url.scheme(), host, config.origin_secret.as_deref()) {
         headers.set(name, &value)?;
     }
 
