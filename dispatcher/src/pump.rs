@@ -198,7 +198,7 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     if let Some(token) = &row.completion_token {
         row.headers.0.push((COMPLETION_HEADER.to_owned(), format!("{}{token}", ctx.completion_base)));
     }
-    let mut prepared = ctx.deliverer.prepare(&DeliveryRequest {
+    let prepared = ctx.deliverer.prepare(&DeliveryRequest {
         message_id: &row.message_id.to_string(),
         method: &row.method,
         url: &row.url,
@@ -220,6 +220,26 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
         report(&ctx, Report::Release(row.id, row.attempt), slot).await;
         return;
     }
+    // The slot to the run's host first (within the run's timeout), then the shared permit: runs
+    // aimed at a slow host wait for that host without holding what runs to other hosts need.
+    let slotted = tokio::select! {
+        s = ctx.deliverer.take_slot(prepared) => s,
+        _ = ctx.shutdown.cancelled() => {
+            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+            return;
+        }
+    };
+    let mut slotted = match slotted {
+        Ok(s) => s,
+        Err(delivery) => {
+            // refused, or no slot to its host within the timeout: an outcome without a send
+            observe_lag(&ctx, &row, ctx.clock.now());
+            metrics::counter!("prikke_deliveries_total", "outcome" => outcome_label(&delivery.outcome)).increment(1);
+            let outcome = classify(&row, delivery, rand::random::<f64>());
+            report(&ctx, outcome_report(&row, outcome), slot).await;
+            return;
+        }
+    };
     let permit = tokio::select! {
         p = ctx.limit.acquire() => p,
         _ = ctx.shutdown.cancelled() => {
@@ -276,20 +296,16 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
         }
     }
     let sent_at = ctx.clock.now();
-    if row.attempt == 1 {
-        let lag_ms = (sent_at - row.scheduled_for).num_milliseconds().max(0);
-        ctx.status.observe_lag(lag_ms);
-        metrics::histogram!("prikke_fire_lag_seconds").record(lag_ms as f64 / 1000.0);
-    }
-    if prepared.timestamp() != sent_at.timestamp() {
+    observe_lag(&ctx, &row, sent_at);
+    if slotted.timestamp() != sent_at.timestamp() {
         // Sent in a later second than it was signed for: `webhook-timestamp` is the send time.
-        prepared.resign(&secrets, sent_at.timestamp());
+        slotted.resign(&secrets, sent_at.timestamp());
     }
     // Boxed: the HTTP exchange is most of this task's state (2.4 KB of 2.4 KB), and thousands
     // of tasks wait for their instant; unboxed, each task's memory is first written at its
     // instant, so a burst page-faulted its way through tens of megabytes while firing.
     let delivery = tokio::select! {
-        d = Box::pin(ctx.deliverer.send(prepared)) => d,
+        d = Box::pin(ctx.deliverer.send_slotted(slotted)) => d,
         _ = ctx.hard_stop.cancelled() => {
             drop(permit);
             // The request is on the wire: the receiver may have it. It is an attempt, in the
@@ -306,6 +322,15 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
                     status = ?delivery.response_status, "delivered");
     let outcome = classify(&row, delivery, rand::random::<f64>());
     report(&ctx, outcome_report(&row, outcome), slot).await;
+}
+
+/// Fire lag (first attempts only): from the instant a run was scheduled for to its send.
+fn observe_lag(ctx: &Ctx, row: &Claimed, sent_at: DateTime<Utc>) {
+    if row.attempt == 1 {
+        let lag_ms = (sent_at - row.scheduled_for).num_milliseconds().max(0);
+        ctx.status.observe_lag(lag_ms);
+        metrics::histogram!("prikke_fire_lag_seconds").record(lag_ms as f64 / 1000.0);
+    }
 }
 
 /// The outcome of an attempt cut off by a hard stop while its request was in flight.

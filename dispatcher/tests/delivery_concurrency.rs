@@ -1,5 +1,6 @@
 //! Concurrency of deliveries: the per-host cap holds under load without starving other hosts,
-//! a wait for a slot counts against the timeout, and sequential calls reuse one connection.
+//! other ports of a host share its cap, a wait for a slot counts against the timeout, and
+//! sequential calls reuse one connection.
 
 mod delivery_receivers;
 
@@ -14,7 +15,8 @@ async fn at_most_n_requests_are_in_flight_per_host_and_other_hosts_are_not_starv
     const CAP: usize = 4;
     const TOTAL: usize = 12;
     let mut gate = Gate::start().await;
-    let other = Receiver::status(200).await;
+    // another address: another host (another port of the same address would share the cap)
+    let other = Receiver::start_on("127.0.0.2:0", |_| delivery_receivers::reply(200, &[], "")).await;
     let deliverer = deliverer_with(LOOPBACK, |c| c.per_host_concurrency = CAP);
     let url = gate.receiver.url("/held");
 
@@ -35,7 +37,7 @@ async fn at_most_n_requests_are_in_flight_per_host_and_other_hosts_are_not_starv
     let delivery = deliverer.deliver(&post(&other_url, None, &secrets)).await;
     assert_eq!(delivery.outcome, AttemptOutcome::Success { status: 200 });
 
-    let key = gate.receiver.addr.to_string();
+    let key = gate.receiver.addr.ip().to_string();
     assert_eq!(deliverer.host_limiter().in_flight(&key), CAP);
     assert_eq!(
         gate.arrived(),
@@ -83,12 +85,20 @@ async fn waiting_for_a_slot_counts_against_the_timeout() {
     assert!(
         error.contains(&format!(
             "waiting for a free slot: 1 deliveries to {}",
-            gate.receiver.addr
+            gate.receiver.addr.ip()
         )),
         "{error}"
     );
     assert!(delivery.duration >= Duration::from_millis(200));
     assert_eq!(gate.arrived(), 1);
+
+    // another port of the same address is the same host: it waits for the same slot
+    let other_port = Receiver::status(200).await;
+    let other_url = other_port.url("/");
+    let mut request = post(&other_url, None, &secrets);
+    request.timeout = Duration::from_millis(200);
+    assert_eq!(deliverer.deliver(&request).await.outcome, AttemptOutcome::Timeout, "a port does not escape the per-host cap");
+    assert_eq!(other_port.requests().len(), 0);
 
     gate.release(1);
     assert_eq!(

@@ -50,8 +50,8 @@ struct Inner {
 /// can be done while a run waits for its instant and only the exchange is left at it.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The request and its `host:port`, or why it is refused (a sentence for the history).
-    checked: Result<(reqwest::Request, String), String>,
+    /// The request and its host, or why it is refused (a sentence for the history).
+    checked: Result<(reqwest::Request, Host), String>,
     timeout: std::time::Duration,
     timestamp: i64,
 }
@@ -86,6 +86,61 @@ fn set_signature(headers: &mut HeaderMap, timestamp: i64, signature: Option<Head
     headers.insert(HeaderName::from_static(HEADER_TIMESTAMP), HeaderValue::from(timestamp));
     if let Some(signature) = signature {
         headers.insert(HeaderName::from_static(HEADER_SIGNATURE), signature);
+    }
+}
+
+/// Where a delivery goes: `host:port` as messages show it, and the key of its per-host limit.
+#[derive(Debug, Clone)]
+struct Host {
+    shown: String,
+    limit_key: String,
+}
+
+/// A prepared delivery holding a slot to its host ([`Deliverer::take_slot`]).
+#[derive(Debug)]
+pub struct Slotted {
+    request: reqwest::Request,
+    host: Host,
+    permit: super::host_limit::HostPermit,
+    timeout: std::time::Duration,
+    /// What the wait for the slot left of the timeout (a wait for anything else does not count).
+    left: std::time::Duration,
+    timestamp: i64,
+}
+
+impl Slotted {
+    /// The `webhook-timestamp` it was signed with.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// Signs it again for `timestamp`, as [`Prepared::resign`].
+    pub fn resign(&mut self, secrets: &[SigningSecret], timestamp: i64) {
+        self.timestamp = timestamp;
+        let id = self.request.headers().get(HEADER_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let body = self.request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+        let signature = signature_value(secrets, id, timestamp, body);
+        set_signature(self.request.headers_mut(), timestamp, signature);
+    }
+}
+
+fn finished(started_at: chrono::DateTime<Utc>, clock: Instant, outcome: AttemptOutcome, error: Option<String>, received: Received) -> Delivery {
+    let (body, truncated) = match received.body {
+        Some(body) => {
+            let (text, truncated) = body.finish();
+            (Some(text), truncated)
+        }
+        None => (None, false),
+    };
+    Delivery {
+        outcome,
+        started_at,
+        duration: clock.elapsed(),
+        response_status: received.status,
+        response_headers: received.headers,
+        response_body: body,
+        body_truncated: truncated,
+        error,
     }
 }
 
@@ -161,42 +216,47 @@ impl Deliverer {
 
     /// Makes a prepared delivery attempt. Never fails: every problem is an [`AttemptOutcome`].
     pub async fn send(&self, prepared: Prepared) -> Delivery {
+        match self.take_slot(prepared).await {
+            Ok(slotted) => self.send_slotted(slotted).await,
+            Err(done) => done,
+        }
+    }
+
+    /// Waits for a slot to the delivery's host, within its timeout (the wait counts against it).
+    /// `Err` is the delivery's outcome without sending: refused, or timed out waiting. A caller
+    /// that takes the slot before anything shared (the dispatcher's delivery permit) keeps runs
+    /// aimed at a slow host from holding what runs to other hosts need.
+    pub async fn take_slot(&self, prepared: Prepared) -> Result<Slotted, Delivery> {
         let started_at = Utc::now();
         let clock = Instant::now();
-        let finish = |outcome: AttemptOutcome, error: Option<String>, received: Received| {
-            let (body, truncated) = match received.body {
-                Some(body) => {
-                    let (text, truncated) = body.finish();
-                    (Some(text), truncated)
-                }
-                None => (None, false),
-            };
-            Delivery {
-                outcome,
-                started_at,
-                duration: clock.elapsed(),
-                response_status: received.status,
-                response_headers: received.headers,
-                response_body: body,
-                body_truncated: truncated,
-                error,
-            }
-        };
-
-        let (request, host_key) = match prepared.checked {
+        let (request, host) = match prepared.checked {
             Ok(checked) => checked,
             Err(message) => {
-                let outcome = AttemptOutcome::Refused {
-                    message: message.clone(),
-                };
-                return finish(outcome, Some(message), Received::default());
+                let outcome = AttemptOutcome::Refused { message: message.clone() };
+                return Err(finished(started_at, clock, outcome, Some(message), Received::default()));
             }
         };
+        match tokio::time::timeout(prepared.timeout, self.inner.limiter.acquire(&host.limit_key)).await {
+            Ok(permit) => {
+                let left = prepared.timeout.saturating_sub(clock.elapsed());
+                Ok(Slotted { request, host, permit, timeout: prepared.timeout, left, timestamp: prepared.timestamp })
+            }
+            Err(_) => {
+                let message = timeout_message(Phase::WaitingForSlot, prepared.timeout, &host.limit_key, self.inner.limiter.per_host());
+                Err(finished(started_at, clock, AttemptOutcome::Timeout, Some(message), Received::default()))
+            }
+        }
+    }
 
-        let mut phase = Phase::WaitingForSlot;
+    /// Sends a delivery that holds its host slot, within what is left of its timeout.
+    pub async fn send_slotted(&self, slotted: Slotted) -> Delivery {
+        let Slotted { request, host, permit, timeout, left, .. } = slotted;
+        let (started_at, clock) = (Utc::now(), Instant::now());
+        let mut phase = Phase::AwaitingResponse;
         let mut received = Received::default();
-        let exchange = self.exchange(request, &host_key, &mut phase, &mut received);
-        let result = tokio::time::timeout(prepared.timeout, exchange).await;
+        let exchange = self.exchange(request, &mut phase, &mut received);
+        let result = tokio::time::timeout(left, exchange).await;
+        drop(permit);
         match result {
             Ok(Ok(())) => {
                 let status = received.status.unwrap_or_default();
@@ -205,35 +265,33 @@ impl Deliverer {
                     .as_deref()
                     .and_then(|v| parse_retry_after(v, Utc::now()));
                 let outcome = AttemptOutcome::from_response(status, retry_after);
-                finish(outcome, None, received)
+                finished(started_at, clock, outcome, None, received)
             }
             Ok(Err(err)) => {
-                let outcome = failure_outcome(&err, phase, &host_key);
+                let outcome = failure_outcome(&err, phase, &host.shown);
                 let message = match &outcome {
                     AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => {
                         Some(message.clone())
                     }
                     _ => None,
                 };
-                finish(outcome, message, received)
+                finished(started_at, clock, outcome, message, received)
             }
             Err(_elapsed) => {
                 let per_host = self.inner.limiter.per_host();
-                let message = timeout_message(phase, prepared.timeout, &host_key, per_host);
-                finish(AttemptOutcome::Timeout, Some(message), received)
+                let message = timeout_message(phase, timeout, &host.shown, per_host);
+                finished(started_at, clock, AttemptOutcome::Timeout, Some(message), received)
             }
         }
     }
 
-    /// Waits for a host slot, sends, and reads the capped body, recording progress as it goes.
+    /// Sends, and reads the capped body, recording progress as it goes.
     async fn exchange(
         &self,
         request: reqwest::Request,
-        host_key: &str,
         phase: &mut Phase,
         received: &mut Received,
     ) -> Result<(), reqwest::Error> {
-        let _permit = self.inner.limiter.acquire(host_key).await;
         *phase = Phase::AwaitingResponse;
         let mut response = self.inner.client.execute(request).await?;
         received.status = Some(response.status().as_u16());
@@ -257,7 +315,7 @@ impl Deliverer {
     }
 
     /// Checks and builds the request without any I/O. `Err` is a refusal sentence.
-    fn check_and_build(&self, req: &DeliveryRequest<'_>) -> Result<(reqwest::Request, String), String> {
+    fn check_and_build(&self, req: &DeliveryRequest<'_>) -> Result<(reqwest::Request, Host), String> {
         let method = parse_method(req.method)?;
         let url =
             Url::parse(req.url).map_err(|e| format!("refused: the URL is not valid ({e})"))?;
@@ -267,7 +325,7 @@ impl Deliverer {
                 url.scheme()
             ));
         }
-        let host_key = self.check_host(&url)?;
+        let host = self.check_host(&url)?;
 
         let body = req.body.unwrap_or("");
         let mut headers = HeaderMap::with_capacity(req.headers.len() + 4);
@@ -302,12 +360,12 @@ impl Deliverer {
                 e.without_url()
             )
         })?;
-        Ok((request, host_key))
+        Ok((request, host))
     }
 
     /// Refuses IP-literal hosts and reserved names the guard does not allow (IP literals never
-    /// reach the resolver); returns the `host:port` key for the per-host limit.
-    fn check_host(&self, url: &Url) -> Result<String, String> {
+    /// reach the resolver); returns the host as shown and as the per-host limit counts it.
+    fn check_host(&self, url: &Url) -> Result<Host, String> {
         self.inner.guard.check_port(url.port())?;
         let port = url.port_or_known_default().unwrap_or(0);
         let host = url
@@ -337,7 +395,22 @@ impl Deliverer {
             }
         }
         // `host_str` keeps the brackets of an IPv6 literal: `[::1]:8080`.
-        Ok(format!("{}:{port}", url.host_str().unwrap_or_default()))
+        let shown = format!("{}:{port}", url.host_str().unwrap_or_default());
+        Ok(Host { shown, limit_key: limit_key(&host) })
+    }
+}
+
+/// The per-host limit's key: a name's registrable domain (`a.example.com`, `b.example.com:8443`
+/// and `example.com` share one, so subdomains and ports do not multiply the cap), an IP literal
+/// itself.
+fn limit_key(host: &url::Host<&str>) -> String {
+    match host {
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            psl::domain_str(&name).map_or_else(|| name.clone(), str::to_owned)
+        }
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => ip.to_string(),
     }
 }
 
@@ -355,4 +428,25 @@ fn parse_method(method: &str) -> Result<Method, String> {
     .ok_or_else(|| {
         format!("refused: {method:?} is not a supported method; use GET, POST, PUT, PATCH, DELETE or HEAD")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_key;
+
+    fn key(url: &str) -> String {
+        let url = url::Url::parse(url).unwrap();
+        limit_key(&url.host().unwrap())
+    }
+
+    #[test]
+    fn subdomains_and_ports_of_one_site_share_a_limit_key() {
+        assert_eq!(key("https://a.example.com/x"), "example.com");
+        assert_eq!(key("https://b.example.com:8443/"), "example.com");
+        assert_eq!(key("https://EXAMPLE.com./"), "example.com");
+        assert_eq!(key("https://x.y.example.co.uk/"), "example.co.uk", "the registrable domain, by the public suffix list");
+        assert_ne!(key("https://alice.github.io/"), key("https://bob.github.io/"), "sites under a public suffix are apart");
+        assert_eq!(key("http://127.0.0.1:8080/"), "127.0.0.1");
+        assert_eq!(key("http://[::1]:8080/"), "::1");
+    }
 }

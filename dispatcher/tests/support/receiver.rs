@@ -87,10 +87,16 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a receiver whose answer to the n-th request (0-based) is `reply(request, n)`.
     pub async fn start(reply: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static) -> Receiver {
+        Self::start_at("127.0.0.1:0", reply).await
+    }
+
+    /// [`Receiver::start`] on another address (e.g. `127.0.0.2:0`: another host as far as the
+    /// per-host limit can tell).
+    pub async fn start_at(bind: &str, reply: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static) -> Receiver {
         let (count, _) = watch::channel(0usize);
         let shared = Shared { log: Arc::new(Mutex::new(Vec::new())), count, reply: Arc::new(reply) };
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
