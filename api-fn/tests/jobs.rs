@@ -296,3 +296,30 @@ async fn disable_enable_and_delete(pool: PgPool) {
     assert_eq!((r.status, r.problem()), (StatusCode::NOT_FOUND, "not-found"));
     assert_eq!(api.get(&format!("/api/v1/jobs/{id}"), &org.api_key).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Credentials in job headers are never echoed: reads show them masked, a job read and written
+/// back keeps its secret, and a new value replaces it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn secret_header_values_are_masked_and_survive_a_round_trip(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let mut body = hourly("with credentials");
+    body["headers"] = json!({"Authorization": "Bearer sk_live_0123456789abcdef", "X-Job": "nightly"});
+    let id = api.job(&org.api_key, body).await;
+    let stored = || async {
+        let h: serde_json::Value = sqlx::query_scalar("SELECT headers FROM jobs WHERE id = $1::uuid").bind(&id).fetch_one(&pool).await.unwrap();
+        h.to_string()
+    };
+    let r = api.get(&format!("/api/v1/jobs/{id}"), &org.api_key).await;
+    assert!(!r.text.contains("sk_live_0123456789abcdef"), "{}", r.text);
+    assert_eq!(r.json["headers"], json!([{"name": "Authorization", "value": "********cdef"}, {"name": "X-Job", "value": "nightly"}]));
+
+    // written back as read: the secret is kept
+    let r = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), &org.api_key, Some(json!({"headers": r.json["headers"], "name": "renamed"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert!(stored().await.contains("Bearer sk_live_0123456789abcdef"), "{}", stored().await);
+    // a new value replaces it
+    let r = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), &org.api_key, Some(json!({"headers": {"Authorization": "Bearer new-token-value-xyz1"}}))).await;
+    assert_eq!(r.json["headers"][0]["value"], "********xyz1");
+    assert!(stored().await.contains("Bearer new-token-value-xyz1"));
+}

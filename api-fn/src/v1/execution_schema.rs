@@ -121,8 +121,9 @@ pub struct ExecutionDetail {
     pub attempts: Vec<AttemptView>,
 }
 
+/// Headers as shown: credentials masked (a request's `Authorization`, a response's `Set-Cookie`).
 fn headers_of(pairs: &[(String, String)]) -> Vec<Header> {
-    pairs.iter().map(|(n, v)| Header { name: n.clone(), value: v.clone() }).collect()
+    domain::job::shown_headers(pairs).into_iter().map(|(name, value)| Header { name, value }).collect()
 }
 
 impl From<&store::executions::Execution> for ExecutionView {

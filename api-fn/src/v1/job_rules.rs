@@ -23,6 +23,18 @@ pub async fn find(db: impl sqlx::PgExecutor<'_>, tenant: &Tenant, id: Uuid) -> R
 /// (`previous` holds the same instant), so renaming a fired job, or syncing the same
 /// configuration again, is not refused for a past the user did not choose.
 pub fn validate(draft: &JobDraft, tier: domain::tier::Tier, now: DateTime<Utc>, previous: Option<&JobSpec>, prefix: &str) -> Result<JobSpec, Problem> {
+    // secret header values are shown masked; one written back masked keeps its stored value
+    let unmasked;
+    let draft = match previous {
+        Some(old) if draft.headers.0.iter().any(|h| h.value.starts_with(domain::job::MASK_PREFIX)) => {
+            let mut d = draft.clone();
+            let stored: Vec<(String, String)> = old.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+            domain::job::unmask(&mut d.headers, &stored);
+            unmasked = d;
+            &unmasked
+        }
+        _ => draft,
+    };
     let at = match (previous.map(|p| &p.schedule), draft.schedule.as_ref().and_then(|s| s.parse().ok())) {
         (Some(Schedule::Once(old)), Some(Schedule::Once(new))) if *old == new => now.min(new - TimeDelta::microseconds(1)),
         _ => now,

@@ -286,7 +286,8 @@ impl From<&store::jobs::Job> for JobView {
             name: spec.name.as_str().to_owned(),
             url: spec.url.as_str().to_owned(),
             method: method_of(spec.method),
-            headers: spec.headers.iter().map(|(n, v)| Header { name: n.to_owned(), value: v.to_owned() }).collect(),
+            // credentials are never shown back (written back masked, they are kept)
+            headers: spec.headers.iter().map(|(n, v)| Header { name: n.to_owned(), value: if domain::job::is_secret_header(n) { domain::job::mask(v) } else { v.to_owned() } }).collect(),
             body: spec.body.as_ref().map(|b| b.as_str().to_owned()),
             timeout_secs: u32::from(spec.timeout.secs()),
             enabled: spec.enabled,

@@ -278,6 +278,51 @@ impl<'de> Visitor<'de> for HeadersVisitor {
     }
 }
 
+/// True for a header whose value is a credential by its name (`Authorization`, `Cookie`,
+/// `X-Api-Key`, anything naming a token, secret, password, key, signature or auth). Such values
+/// are never shown back: the API and the web app show [`mask`] instead.
+pub fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(name.as_str(), "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
+        || ["token", "secret", "password", "passwd", "key", "signature", "auth", "session", "credential"]
+            .iter()
+            .any(|word| name.contains(word))
+}
+
+/// What is shown instead of a secret header value: stars, and the last four characters of a long
+/// value (so two keys can be told apart), never enough to use it.
+pub fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() >= 16 {
+        format!("{MASK_PREFIX}{}", chars[chars.len() - 4..].iter().collect::<String>())
+    } else {
+        MASK_PREFIX.to_owned()
+    }
+}
+
+/// How every masked value starts.
+pub const MASK_PREFIX: &str = "********";
+
+/// Headers as shown to people: secret values masked.
+pub fn shown(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers.iter().map(|(n, v)| (n.clone(), if is_secret_header(n) { mask(v) } else { v.clone() })).collect()
+}
+
+/// Puts the stored value back wherever `input` repeats the masked value of a secret header it
+/// already has (a job read, edited and written back must not overwrite its secret with stars).
+pub fn unmask(input: &mut HeadersInput, stored: &[(String, String)]) {
+    for header in &mut input.0 {
+        if !header.value.starts_with(MASK_PREFIX) {
+            continue;
+        }
+        if let Some((_, old)) = stored.iter().find(|(n, _)| n.eq_ignore_ascii_case(&header.name)) {
+            if is_secret_header(&header.name) && header.value == mask(old) {
+                header.value = old.clone();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +512,34 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<JobHeaders>(&json).unwrap(), h);
         assert!(serde_json::from_str::<JobHeaders>(r#"{"Host":"x"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod masking_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_masked_and_written_back_unchanged() {
+        for name in ["Authorization", "X-Api-Key", "x-auth-token", "Cookie", "X-Webhook-Secret", "password"] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in ["Content-Type", "X-Job", "Accept", "User-Agent"] {
+            assert!(!is_secret_header(name), "{name}");
+        }
+        let stored = vec![("Authorization".to_owned(), "Bearer sk_live_0123456789abcdef".to_owned()), ("X-Job".to_owned(), "nightly".to_owned())];
+        let shown = shown(&stored);
+        assert_eq!(shown[0].1, "********cdef");
+        assert_eq!(shown[1].1, "nightly");
+        assert_eq!(mask("short"), "********");
+        let mut input = HeadersInput(shown.iter().map(|(n, v)| HeaderInput { name: n.clone(), value: v.clone() }).collect());
+        unmask(&mut input, &stored);
+        assert_eq!(input.0[0].value, "Bearer sk_live_0123456789abcdef", "the stored secret is kept");
+        let mut changed = HeadersInput(vec![HeaderInput { name: "authorization".into(), value: "Bearer new".into() }]);
+        unmask(&mut changed, &stored);
+        assert_eq!(changed.0[0].value, "Bearer new", "a new value is taken as given");
+        let mut other = HeadersInput(vec![HeaderInput { name: "X-Api-Key".into(), value: "********cdef".into() }]);
+        unmask(&mut other, &stored);
+        assert_eq!(other.0[0].value, "********cdef", "only the same header's mask stands for its value");
     }
 }
