@@ -197,6 +197,16 @@ impl Problem {
         )
     }
 
+    /// Too many runs (or bytes) waiting to be delivered: 429, they drain as they are sent.
+    pub fn pending_limit(tier: domain::tier::Tier, detail: String) -> Self {
+        let upgrade = match tier {
+            domain::tier::Tier::Free => "; the Pro plan allows 50,000",
+            domain::tier::Tier::Pro => "",
+        };
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "pending-limit", "Too many runs waiting", format!("{detail}{upgrade}"))
+            .with_header(header::RETRY_AFTER, HeaderValue::from(60u64))
+    }
+
     pub fn quota_exceeded(tier: domain::tier::Tier, limit: u32, resets_at: chrono::DateTime<chrono::Utc>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

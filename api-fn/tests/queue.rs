@@ -70,3 +70,46 @@ async fn idempotency_key_enqueues_once(pool: PgPool) {
     let bad = api.call_with(Method::POST, "/api/v1/queue", &org.api_key, Some(body), &[("idempotency-key", "  ")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+/// A Free organization cannot park more than its plan's waiting runs in the queue (it used to
+/// store as many 30-day-delayed calls as it liked, since the quota was charged only when a run
+/// was sent); a cancelled or delivered run frees its place.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn waiting_runs_are_capped_per_plan(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let cap = Tier::Free.limits().max_pending_runs;
+    let later = json!({"url": "https://example.com/later", "delay_secs": 2_000_000, "body": "{}"});
+    for i in 0..cap {
+        let r = api.post("/api/v1/queue", &org.api_key, later.clone()).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "call {i}: {r:?}");
+    }
+    let r = api.post("/api/v1/queue", &org.api_key, later.clone()).await;
+    assert_eq!((r.status, r.problem()), (StatusCode::TOO_MANY_REQUESTS, "pending-limit"), "{r:?}");
+    assert!(r.json["detail"].as_str().unwrap().contains("1000 runs waiting"), "{r:?}");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending'").fetch_one(&pool).await.unwrap();
+    assert_eq!(pending, i64::from(cap), "the refused call changed nothing");
+    // one of them is cancelled: its place is free again
+    sqlx::query("UPDATE executions SET status = 'cancelled', finished_at = now() WHERE id = (SELECT id FROM executions LIMIT 1)").execute(&pool).await.unwrap();
+    assert_eq!(api.post("/api/v1/queue", &org.api_key, later).await.status, StatusCode::ACCEPTED);
+}
+
+/// Waiting runs reserve their share of the monthly quota: with one execution left this month,
+/// a second call is refused while the first still waits, instead of both being accepted and one
+/// skipped as over quota when it comes due.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn waiting_runs_reserve_the_monthly_quota(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let limit = i64::from(Tier::Free.limits().monthly_executions);
+    sqlx::query("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, $2)")
+        .bind(org.org_id)
+        .bind(limit - 1)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let later = json!({"url": "https://example.com/later", "delay_secs": 3600});
+    assert_eq!(api.post("/api/v1/queue", &org.api_key, later.clone()).await.status, StatusCode::ACCEPTED);
+    let r = api.post("/api/v1/queue", &org.api_key, later).await;
+    assert_eq!((r.status, r.problem()), (StatusCode::FORBIDDEN, "quota-exceeded"), "{r:?}");
+}

@@ -46,6 +46,11 @@ pub struct TierLimits {
     /// Notification channels of each kind an organization may have.
     pub max_email_channels: Option<u32>,
     pub max_webhook_channels: Option<u32>,
+    /// Runs waiting to be delivered (queued, triggered, redelivered, or scheduled and not yet
+    /// sent) an organization may have at once: what it can park in the queue ahead of time.
+    pub max_pending_runs: u32,
+    /// Bytes of request bodies those waiting runs may hold together (as stored, compressed).
+    pub max_pending_bytes: u64,
 }
 
 impl Tier {
@@ -64,6 +69,8 @@ impl Tier {
                 max_timeout_secs: 30,
                 max_email_channels: Some(1),
                 max_webhook_channels: Some(1),
+                max_pending_runs: 1_000,
+                max_pending_bytes: 64 * 1024 * 1024,
             },
             Tier::Pro => TierLimits {
                 max_jobs: None,
@@ -74,6 +81,8 @@ impl Tier {
                 max_timeout_secs: 300,
                 max_email_channels: None,
                 max_webhook_channels: None,
+                max_pending_runs: 50_000,
+                max_pending_bytes: 2 * 1024 * 1024 * 1024,
             },
         }
     }

@@ -32,6 +32,27 @@ pub async fn month(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) ->
     Ok(row.unwrap_or_default())
 }
 
+/// An organization's runs waiting to be delivered, counted up to a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct Pending {
+    pub runs: i64,
+    /// Their request bodies as stored (compressed where Postgres compressed them).
+    pub bytes: i64,
+}
+
+/// The runs of `org_id` waiting to be delivered, counting at most `up_to` of them (the check
+/// against a cap never reads more than the cap): an index scan of `executions_org_pending_idx`.
+pub async fn pending(db: impl PgExecutor<'_>, org_id: Uuid, up_to: i64) -> StoreResult<Pending> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) AS runs, coalesce(sum(coalesce(pg_column_size(body), 0)), 0)::bigint AS bytes
+           FROM (SELECT body FROM executions WHERE org_id = $1 AND status = 'pending' LIMIT $2) p",
+    )
+    .bind(org_id)
+    .bind(up_to)
+    .fetch_one(db)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

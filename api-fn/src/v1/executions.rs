@@ -41,7 +41,7 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
         return Ok(replay);
     }
     let job = find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now).await?;
+    ensure_quota(&mut tx, &tenant, now, job.spec.body.as_ref().map_or(0, |b| b.as_str().len())).await?;
     // a manual run is a one-off: someone is waiting for it, and no next occurrence makes up for it
     let priority = domain::priority::priority(tenant.tier, None);
     let execution = enqueue_spec(&mut tx, &tenant, Some(job.id), Source::Manual, now, priority, &job.spec).await?;
@@ -97,7 +97,7 @@ pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id
     if !original.status.is_final() {
         return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
     }
-    ensure_quota(&mut tx, &tenant, now).await?;
+    ensure_quota(&mut tx, &tenant, now, original.body.as_deref().map_or(0, str::len)).await?;
     let copy = store::executions::redeliver(&mut *tx, tenant.org_id, id, Uuid::now_v7(), now)
         .await?
         .ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))?;
@@ -146,7 +146,7 @@ pub async fn redeliver_failed(
     }
     let mut tx = state.pool.begin().await?;
     find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now).await?;
+    ensure_quota(&mut tx, &tenant, now, 0).await?;
     let batch = store::executions::redeliver_failed(&mut *tx, tenant.org_id, id, range.from, to, now, MAX_BULK_REDELIVERY).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");

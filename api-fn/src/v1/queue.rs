@@ -58,7 +58,8 @@ pub struct QueueRequest {
     params(("Idempotency-Key" = Option<String>, Header, description = "Enqueues the call once; a repeat within 24 h replays the first response")),
     responses(
         (status = 202, description = "Enqueued", body = ExecutionView),
-        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The monthly quota is used up (counting the runs already waiting)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered is reached", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
 pub async fn enqueue(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, body: RawJson) -> Result<Response, Problem> {
@@ -85,7 +86,7 @@ pub async fn enqueue(State(state): State<AppState>, tenant: Tenant, key: Idempot
     if let Some(replay) = idempotent::begin(&mut tx, &tenant, &key, &idempotent::fingerprint("POST", "/api/v1/queue", &body.0)).await? {
         return Ok(replay);
     }
-    ensure_quota(&mut tx, &tenant, now).await?;
+    ensure_quota(&mut tx, &tenant, now, spec.body.as_ref().map_or(0, |b| b.as_str().len())).await?;
     let priority = domain::priority::priority(tenant.tier, None);
     let execution = enqueue_spec(&mut tx, &tenant, None, Source::Queue, at, priority, &spec).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;

@@ -277,7 +277,8 @@ async fn charge_quota(tx: &mut PgConnection, claimed: &[Claimed], now: DateTime<
     sqlx::query(
         "WITH skipped AS (
              UPDATE executions e
-                SET status = 'skipped', finished_at = $3, lease_expires_at = NULL, leased_by = NULL,
+                -- not delivered: its payload is not kept either
+                SET status = 'skipped', finished_at = $3, lease_expires_at = NULL, leased_by = NULL, body = NULL,
                     status_reason = 'over quota: this month''s execution limit of the ' || initcap(o.tier)
                                     || ' plan is used up; the run was not delivered'
                FROM organizations o

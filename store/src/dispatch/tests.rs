@@ -131,13 +131,16 @@ async fn over_quota_runs_are_recorded_as_skipped_and_counted(pool: PgPool) {
         .await
         .unwrap();
     let ids: Vec<Uuid> = futures_join(&pool, free, now, 4).await;
+    sqlx::query("UPDATE executions SET body = repeat('x', 1000)").execute(&pool).await.unwrap();
     let claimed = claim_now(&pool, ME, now, 10).await;
     assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), ids[..2].to_vec(), "two fit in the quota");
+    assert!(claimed.iter().all(|c| c.body.is_some()));
     for id in &ids[2..] {
-        let (status, reason): (String, String) =
-            sqlx::query_as("SELECT status, status_reason FROM executions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+        let (status, reason, body): (String, String, Option<String>) =
+            sqlx::query_as("SELECT status, status_reason, body FROM executions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
         assert_eq!(status, "skipped");
         assert!(reason.contains("Free plan"), "{reason}");
+        assert_eq!(body, None, "a run not delivered does not keep its payload");
     }
     let usage: (i64, i64) = sqlx::query_as("SELECT executions, over_quota FROM usage_counters WHERE org_id = $1")
         .bind(free)
