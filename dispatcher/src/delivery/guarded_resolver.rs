@@ -38,14 +38,42 @@ struct NoAddresses {
 }
 
 /// Resolves with the system resolver (getaddrinfo on tokio's blocking pool) and filters.
+///
+/// getaddrinfo blocks a thread of tokio's shared blocking pool for as long as DNS takes; a
+/// burst of runs aimed at names whose DNS hangs would fill that pool and stall everything else
+/// that uses it. So at most [`MAX_LOOKUPS`] lookups run at once, each given [`LOOKUP_TIMEOUT`].
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
     guard: Arc<TargetGuard>,
+    lookups: Arc<tokio::sync::Semaphore>,
+}
+
+/// Lookups in flight at once (each holds a blocking-pool thread).
+pub const MAX_LOOKUPS: usize = 32;
+/// The longest one lookup may take before the delivery fails as a network error.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A name whose lookup did not finish in time.
+#[derive(Debug, thiserror::Error)]
+#[error("looking up {host} took longer than {secs} s")]
+struct LookupTimedOut {
+    host: String,
+    secs: u64,
 }
 
 impl GuardedResolver {
     pub fn new(guard: Arc<TargetGuard>) -> Self {
-        GuardedResolver { guard }
+        GuardedResolver { guard, lookups: Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS)) }
+    }
+
+    /// The system resolver's answer, bounded in concurrency and time.
+    async fn lookup(&self, host: &str) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+        let timed_out = || LookupTimedOut { host: host.to_owned(), secs: LOOKUP_TIMEOUT.as_secs() };
+        let started = tokio::time::Instant::now();
+        let _turn = tokio::time::timeout(LOOKUP_TIMEOUT, self.lookups.acquire()).await.map_err(|_| timed_out())?;
+        let left = LOOKUP_TIMEOUT.saturating_sub(started.elapsed());
+        let found = tokio::time::timeout(left, tokio::net::lookup_host((host, 0))).await.map_err(|_| timed_out())??;
+        Ok(found.collect())
     }
 
     /// The addresses of `host` the guard allows, or why there are none.
@@ -55,7 +83,7 @@ impl GuardedResolver {
     ) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
         let found: Vec<SocketAddr> = match reserved_name_addresses(host) {
             Some(fixed) => fixed.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
-            None => tokio::net::lookup_host((host, 0)).await?.collect(),
+            None => self.lookup(host).await?,
         };
         if found.is_empty() {
             return Err(NoAddresses {
@@ -176,6 +204,16 @@ mod tests {
             msg.starts_with(&format!("refused: {name} resolves only to addresses that are not public (")),
             "{msg}"
         );
+    }
+
+    /// Lookups are bounded: with every turn taken (lookups hanging in DNS), another one fails
+    /// after the timeout instead of taking one more blocking thread.
+    #[tokio::test]
+    async fn lookups_beyond_the_bound_wait_at_most_the_timeout() {
+        let r = resolver(&[]);
+        let _all = r.lookups.clone().acquire_many_owned(MAX_LOOKUPS as u32).await.unwrap();
+        let err = r.vetted_addresses("example.com").await.unwrap_err();
+        assert_eq!(err.to_string(), "looking up example.com took longer than 5 s");
     }
 
     #[test]
