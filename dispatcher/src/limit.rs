@@ -31,7 +31,7 @@ pub struct AdaptiveLimit {
 }
 
 /// Counts one run in the backlog for as long as it waits (also when the wait is cancelled).
-struct Waiting<'a>(&'a AdaptiveLimit);
+pub struct Waiting<'a>(&'a AdaptiveLimit);
 
 impl<'a> Waiting<'a> {
     fn new(limit: &'a AdaptiveLimit) -> Self {
@@ -87,6 +87,12 @@ impl AdaptiveLimit {
 
     pub fn in_use(&self) -> usize {
         self.size().saturating_sub(self.sem.available_permits())
+    }
+
+    /// Counts a due run in the backlog while it waits for something before its permit (its
+    /// host's slot): it is as much a part of the burst as a run waiting for the permit itself.
+    pub fn waiting(&self) -> Waiting<'_> {
+        Waiting::new(self)
     }
 
     /// A delivery permit; grows the limit first when none is free.

@@ -222,6 +222,8 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     }
     // The slot to the run's host first (within the run's timeout), then the shared permit: runs
     // aimed at a slow host wait for that host without holding what runs to other hosts need.
+    // (a due run waiting for its host is part of the firing backlog, as one waiting for a permit)
+    let waiting = ctx.limit.waiting();
     let slotted = tokio::select! {
         s = ctx.deliverer.take_slot(prepared) => s,
         _ = ctx.shutdown.cancelled() => {
@@ -247,6 +249,7 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
             return;
         }
     };
+    drop(waiting);
     // The lease was sized for the run to be sent at its instant; a wait for the permit (a
     // backlog) may have eaten into it. With less left than the request may take, extend it first;
     // a run that is no longer ours (rescued and handed to another worker meanwhile) is not sent.
