@@ -40,8 +40,11 @@ impl Default for PoolSettings {
 /// by estimated cost, so a stale estimate (or, on a [`QUEUE_SESSION`], a scan that is switched
 /// off and costed at 10^10) had Postgres compile a one-row DELETE to machine code: 155–172 ms of
 /// CPU for a statement that takes 0.1 ms (measured with auto_explain during a fire-precision burst).
-pub const OLTP_SESSION: &[(&str, &str)] = &[
-    ("jit", "off"),
+pub const OLTP_SESSION: &[(&str, &str)] = &[("jit", "off")];
+
+/// Settings every session of a pool gets, whatever else it sets: bounded statements and idle
+/// transactions, and TCP keepalives.
+pub const SESSION_LIMITS: &[(&str, &str)] = &[
     ("statement_timeout", STATEMENT_TIMEOUT),
     ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
     ("tcp_keepalives_idle", "30"),
@@ -72,12 +75,6 @@ pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 /// is also planned afresh each time; see `dispatch::claim`. `dispatch::tests` checks its plan.)
 pub const QUEUE_SESSION: &[(&str, &str)] = &[
     ("jit", "off"),
-    ("statement_timeout", STATEMENT_TIMEOUT),
-    ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
-    ("tcp_keepalives_idle", "30"),
-    ("tcp_keepalives_interval", "10"),
-    ("tcp_keepalives_count", "3"),
-    ("tcp_user_timeout", "30000"),
     ("enable_seqscan", "off"),
     ("enable_bitmapscan", "off"),
     ("enable_hashjoin", "off"),
@@ -112,9 +109,7 @@ pub fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> PgPoo
     let mut options = options
         .application_name(settings.application_name)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
-    if !settings.session.is_empty() {
-        options = options.options(settings.session.iter().copied());
-    }
+    options = options.options(SESSION_LIMITS.iter().chain(settings.session.iter()).copied());
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
