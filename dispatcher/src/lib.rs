@@ -213,6 +213,8 @@ impl Dispatcher {
             hard_stop: hard_stop.clone(),
             completion_base: format!("{}/ping/c/", config.alerts.public_url).into(),
             lease_margin: config.lease_margin + config.record_defer,
+            org_shares: delivery::HostLimiter::new(1),
+            concurrency_max: config.concurrency_max,
         };
         let settings = pump::PumpSettings {
             claim_batch: config.claim_batch,

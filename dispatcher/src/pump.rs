@@ -83,6 +83,21 @@ pub struct Ctx {
     pub completion_base: Arc<str>,
     /// What a claim adds to a lease beyond the run's instant and timeout.
     pub lease_margin: Duration,
+    /// Deliveries in flight per organization, capped by its plan's share of the permits.
+    pub org_shares: crate::delivery::HostLimiter,
+    /// The most delivery permits there can be (`PRIKKE_CONCURRENCY_MAX`): the shares are of it.
+    pub concurrency_max: usize,
+}
+
+/// The share of the delivery permits one organization may hold: a quarter on Free, three
+/// quarters on Pro. Whatever one organization sends, and to however many hosts, the others keep
+/// at least a quarter of the permits.
+pub fn org_share(tier: domain::tier::Tier, concurrency_max: usize) -> usize {
+    let share = match tier {
+        domain::tier::Tier::Free => concurrency_max / 4,
+        domain::tier::Tier::Pro => concurrency_max * 3 / 4,
+    };
+    share.max(1)
 }
 
 /// How many rows the next claim asks for; see the module docs.
@@ -242,6 +257,15 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
             return;
         }
     };
+    // then the organization's share, then a permit
+    let org_key = format!("org:{}", row.org_id);
+    let org_slot = tokio::select! {
+        s = ctx.org_shares.acquire_capped(&org_key, org_share(row.tier, ctx.concurrency_max)) => s,
+        _ = ctx.shutdown.cancelled() => {
+            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+            return;
+        }
+    };
     let permit = tokio::select! {
         p = ctx.limit.acquire() => p,
         _ = ctx.shutdown.cancelled() => {
@@ -320,6 +344,7 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
         }
     };
     drop(permit);
+    drop(org_slot);
     metrics::counter!("prikke_deliveries_total", "outcome" => outcome_label(&delivery.outcome)).increment(1);
     tracing::debug!(execution_id = %row.id, job_id = ?row.job_id, org_id = %row.org_id, attempt = row.attempt,
                     status = ?delivery.response_status, "delivered");

@@ -65,3 +65,36 @@ async fn fairness_a_tarpit_burst_of_one_organization_does_not_delay_another(pool
     assert!(with_tarpit <= 2 * baseline + 100, "B's p99 lag beside the tarpit burst is {with_tarpit} ms, alone {baseline} ms");
     d.shutdown().await;
 }
+
+/// An organization holds at most its plan's share of the delivery permits, whatever hosts it
+/// calls: a Free organization's calls to a host that holds them leave the rest of the permits to
+/// the others (with 8 permits: 2 for it, however many it has due).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn fairness_an_organization_holds_at_most_its_share_of_the_permits(pool: PgPool) {
+    assert_eq!(dispatcher::pump::org_share(Tier::Free, 8), 2);
+    assert_eq!(dispatcher::pump::org_share(Tier::Pro, 8), 6);
+    let gate = Gate::new();
+    let held = Receiver::start_at("127.0.0.2:0", {
+        let gate = gate.clone();
+        move |_, _| Reply::held(200, &gate)
+    })
+    .await;
+    let fast = Receiver::ok().await;
+    let (a, b) = (support::org(&pool, Tier::Free).await, support::org(&pool, Tier::Free).await);
+    let d = support::start(&pool, shared(SystemClock), |c| {
+        c.concurrency_min = 8;
+        c.concurrency_max = 8;
+        c.shutdown_grace = Duration::from_secs(1);
+    })
+    .await;
+    let now = Utc::now();
+    burst(&pool, a, &held.url("/a"), now, 20, 30).await;
+    held.wait_for(2, Duration::from_secs(10)).await;
+    // B's calls go out while A's hang, and A never has more than its two in flight
+    burst(&pool, b, &fast.url("/b"), Utc::now(), 10, 5).await;
+    fast.wait_for(10, Duration::from_secs(10)).await;
+    assert_eq!(held.received().len(), 2, "A's share of 8 permits on Free is 2");
+    gate.open();
+    held.wait_for(20, Duration::from_secs(30)).await;
+    d.shutdown().await;
+}

@@ -74,10 +74,17 @@ impl HostLimiter {
     /// Waits for a slot for `host_key` (e.g. `example.com:443`). Cancel-safe: dropping the
     /// future gives up the wait without leaking the entry.
     pub async fn acquire(&self, host_key: &str) -> HostPermit {
+        self.acquire_capped(host_key, self.inner.per_host).await
+    }
+
+    /// Waits for a slot for `key` whose cap is `cap` (at least 1) rather than the configured one
+    /// (the same limiter keys organizations by their plan's share). The cap is fixed while the
+    /// key has holders or waiters.
+    pub async fn acquire_capped(&self, host_key: &str, cap: usize) -> HostPermit {
         let semaphore = {
             let mut hosts = self.inner.lock();
             let entry = hosts.entry(host_key.into()).or_insert_with(|| Entry {
-                semaphore: Arc::new(Semaphore::new(self.inner.per_host)),
+                semaphore: Arc::new(Semaphore::new(cap.max(1))),
                 users: 0,
             });
             entry.users += 1;
