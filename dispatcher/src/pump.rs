@@ -294,10 +294,10 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
                 return;
             }
             Err(e) => {
-                // cannot tell whether it is still ours: hand it back (release checks that)
-                tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; handed back, not sent");
+                // cannot tell: sending could duplicate a run rescued meanwhile; let the lease run out
+                tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; not sent, the rescuer will put it back");
                 drop(permit);
-                report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+                drop(slot);
                 return;
             }
         }
@@ -320,23 +320,6 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(execution_id = %row.id, error = %e, "overlap check failed; delivering anyway"),
-        }
-    }
-    if row.body_deferred {
-        // a large body stays in the database until now: only runs about to be sent hold one
-        match store::dispatch::deferred_body(&ctx.pool, &ctx.me, row.id, row.attempt).await {
-            Ok(Some(body)) => slotted.set_body(body, &secrets, ctx.clock.now().timestamp()),
-            Ok(None) => {
-                tracing::warn!(execution_id = %row.id, "a run is no longer ours when its body was read; not sent");
-                return;
-            }
-            Err(e) => {
-                // handed back (release checks it is still ours), not left for the rescuer
-                tracing::warn!(execution_id = %row.id, error = %e, "could not read a run's body; handed back, not sent");
-                drop(permit);
-                report(&ctx, Report::Release(row.id, row.attempt), slot).await;
-                return;
-            }
         }
     }
     let sent_at = ctx.clock.now();

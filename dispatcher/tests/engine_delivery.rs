@@ -415,29 +415,3 @@ async fn rows_that_do_not_decode_fail_with_a_reason_and_the_others_are_delivered
     paths.sort();
     assert_eq!(paths, vec!["/good-call".to_owned(), "/good-job".to_owned()], "only the runs that decode were sent");
 }
-
-/// A large body stays in the database while its run waits and is read just before sending: it
-/// arrives whole, with its content type, signed over exactly what arrived.
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn a_large_body_is_read_just_before_sending_and_arrives_signed(pool: PgPool) {
-    let receiver = Receiver::ok().await;
-    let org = support::org(&pool, Tier::Pro).await;
-    let big: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    let small_id = support::queue(&pool, org, &receiver.url("/small"), Utc::now(), 1, 1).await;
-    let big_id = support::queue(&pool, org, &receiver.url("/big"), Utc::now(), 1, 1).await;
-    sqlx::query("UPDATE executions SET body = $2, headers = '[]' WHERE id = $1").bind(big_id).bind(format!("{{\"blob\":\"{big}\"}}")).execute(&pool).await.unwrap();
-    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
-    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
-    for req in &got {
-        let (id, ts, sig) = (req.header("webhook-id"), req.header("webhook-timestamp"), req.header("webhook-signature"));
-        assert!(support::verify_by_hand(support::SECRET, id, ts, sig, &req.body), "{}: independent verifier rejects {sig}", req.path);
-    }
-    let big_req = got.iter().find(|r| r.path == "/big").unwrap();
-    assert_eq!(big_req.body.len(), big.len() + 11, "the whole body");
-    assert!(big_req.body.ends_with(b"\"}"));
-    assert_eq!(big_req.header("content-type"), "application/json", "the default content type, as for a small body");
-    for id in [small_id, big_id] {
-        assert_eq!(support::wait_final(&pool, id, Duration::from_secs(10)).await.status, "success");
-    }
-    d.shutdown().await;
-}

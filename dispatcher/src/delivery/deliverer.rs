@@ -114,16 +114,6 @@ impl Slotted {
         self.timestamp
     }
 
-    /// Gives it the body it was prepared without (a large one, read just before sending), and
-    /// signs it for `timestamp` with that body.
-    pub fn set_body(&mut self, body: String, secrets: &[SigningSecret], timestamp: i64) {
-        if !body.is_empty() && !self.request.headers().contains_key(CONTENT_TYPE) {
-            self.request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
-        *self.request.body_mut() = Some(body.into());
-        self.resign(secrets, timestamp);
-    }
-
     /// Signs it again for `timestamp`, as [`Prepared::resign`].
     pub fn resign(&mut self, secrets: &[SigningSecret], timestamp: i64) {
         self.timestamp = timestamp;

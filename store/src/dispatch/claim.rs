@@ -29,12 +29,7 @@ pub struct Claimed {
     pub method: String,
     pub url: String,
     pub headers: sqlx::types::Json<Vec<(String, String)>>,
-    /// The request body when it is small (at most [`CLAIMED_BODY_MAX`] bytes); a larger one is
-    /// left in the database (`body_deferred`) and read with [`deferred_body`] when the run is
-    /// about to be sent, so thousands of claimed runs waiting for their second hold kilobytes,
-    /// not megabytes, each.
     pub body: Option<String>,
-    pub body_deferred: bool,
     pub timeout: Duration,
     /// The attempt this claim starts (1 for a first delivery).
     pub attempt: i16,
@@ -70,7 +65,6 @@ struct ClaimedRow {
     url: String,
     headers: sqlx::types::Json<Vec<(String, String)>>,
     body: Option<String>,
-    body_deferred: bool,
     timeout_secs: i32,
     attempt: i16,
     max_attempts: i16,
@@ -115,7 +109,6 @@ impl ClaimedRow {
                 url: self.url,
                 headers: self.headers,
                 body: self.body,
-                body_deferred: self.body_deferred,
                 attempt: self.attempt,
                 scheduled_for: self.scheduled_for,
                 run_at: self.run_at,
@@ -146,22 +139,6 @@ pub fn attempt_cap(max_attempts: i16) -> i16 {
     max_attempts.max(MIN_ATTEMPTS_AFTER_LOST_WORKER)
 }
 
-/// The largest request body a claim returns with the run (see [`Claimed::body`]); keep in step
-/// with the literal in [`CLAIM_SQL`].
-pub const CLAIMED_BODY_MAX: usize = 4096;
-
-/// The body of a claimed run whose body was left behind, read by the worker holding its lease
-/// just before sending (None when the run is no longer this worker's).
-pub async fn deferred_body(db: impl PgExecutor<'_>, me: &str, id: Uuid, attempt: i16) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT body FROM executions WHERE id = $1 AND leased_by = $2 AND attempt = $3 AND status = 'running'")
-        .bind(id)
-        .bind(me)
-        .bind(attempt)
-        .fetch_optional(db)
-        .await?
-        .flatten())
-}
-
 /// The first day of `now`'s month (UTC): the usage period.
 pub fn usage_month(now: DateTime<Utc>) -> NaiveDate {
     NaiveDate::from_ymd_opt(now.year(), now.month(), 1).expect("first of the month exists")
@@ -181,9 +158,7 @@ pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
             lease_expires_at = greatest(e.run_at, $2) + make_interval(secs => e.timeout_secs) + $5
        FROM organizations o
       WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
-     RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers,
-               CASE WHEN octet_length(e.body) <= 4096 THEN e.body END AS body,
-               coalesce(octet_length(e.body) > 4096, false) AS body_deferred,
+     RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
                e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
                e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token, e.lease_expires_at";
 

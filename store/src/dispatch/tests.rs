@@ -225,25 +225,6 @@ async fn a_run_that_keeps_killing_its_worker_fails_once_its_attempts_are_used_up
     assert!(rescue_expired(&pool, now + Duration::hours(1), 10).await.unwrap().failed.is_empty());
 }
 
-/// A claim brings small bodies along and leaves large ones behind, for the holder to read when
-/// it sends.
-#[sqlx::test(migrator = "crate::MIGRATOR")]
-async fn claims_leave_large_bodies_behind_for_the_holder(pool: PgPool) {
-    let o = org(&pool, "o", Tier::Pro).await;
-    let now = t0();
-    let small = enqueue(&pool, o, now, 40).await;
-    let large = enqueue(&pool, o, now, 40).await;
-    sqlx::query("UPDATE executions SET body = repeat('s', $2) WHERE id = $1").bind(small).bind(CLAIMED_BODY_MAX as i32).execute(&pool).await.unwrap();
-    sqlx::query("UPDATE executions SET body = repeat('l', $2) WHERE id = $1").bind(large).bind(CLAIMED_BODY_MAX as i32 + 1).execute(&pool).await.unwrap();
-    let claimed = claim_now(&pool, ME, now, 10).await;
-    let of = |id: Uuid| claimed.iter().find(|c| c.id == id).unwrap();
-    assert_eq!((of(small).body.as_ref().map(String::len), of(small).body_deferred), (Some(CLAIMED_BODY_MAX), false));
-    assert_eq!((of(large).body.as_ref(), of(large).body_deferred), (None, true));
-    assert_eq!(deferred_body(&pool, ME, large, 1).await.unwrap().map(|b| b.len()), Some(CLAIMED_BODY_MAX + 1));
-    assert_eq!(deferred_body(&pool, "someone-else", large, 1).await.unwrap(), None, "only the holder reads it");
-    assert_eq!(deferred_body(&pool, ME, large, 2).await.unwrap(), None, "for the attempt it holds");
-}
-
 /// A run put back with its attempts used up (not by the rescuer) is failed at claim, not sent.
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn claim_never_starts_an_attempt_beyond_the_limit(pool: PgPool) {
