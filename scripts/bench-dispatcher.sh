@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dispatcher benchmarks: scripts/bench-dispatcher.sh [throughput|precision|scale|alerts|all]
+# Dispatcher benchmarks: scripts/bench-dispatcher.sh [throughput|precision|scale|alerts|memory|all]
 # Builds in release mode, uses (or starts) Postgres via scripts/pg.sh, creates and drops a
 # database per benchmark, and prints RESULT lines (copy them into docs/benchmarks.md with the
 # machine and date it prints). Sizes: BENCH_N (100000), BENCH_BURST (10000), BENCH_MINUTE (100000),

@@ -294,10 +294,10 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
                 return;
             }
             Err(e) => {
-                // cannot tell: sending could duplicate a run rescued meanwhile; let the lease run out
-                tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; not sent, the rescuer will put it back");
+                // cannot tell whether it is still ours: hand it back (release checks that), unsent
+                tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; handed back, not sent");
                 drop(permit);
-                drop(slot);
+                report(&ctx, Report::Release(row.id, row.attempt), slot).await;
                 return;
             }
         }

@@ -145,7 +145,7 @@ async fn two_hundred_failures_at_once_reach_a_channel_as_three_messages_and_one_
 async fn an_smtp_server_that_refuses_or_is_down_gets_the_alert_once_it_takes_mail(pool: PgPool) {
     // one server refusing twice (451), and a port where no server listens yet
     let refusing = SmtpSink::start(2).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = support::unused_port();
     let endpoint = Receiver::start(|_, _| Reply::status(404)).await;
     let org = support::org(&pool, Tier::Pro).await;
     support::channel(&pool, org, "ops@example.com").await;

@@ -56,7 +56,26 @@ listening_url() {
   echo "edge test: $name did not report its address in time" >&2; return 1
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free port below the kernel's ephemeral range: wrangler binds it a moment after we checked, and
+# a port the kernel hands out to outgoing connections (or to anyone binding port 0) could be taken
+# in between; below the range only an explicit bind can take it.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randint(10000, low - 1)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        break
+else:
+    raise SystemExit("no free port below the ephemeral range")
+PY
+}
 
 # Waits (bounded) until the edge at $1 answers.
 wait_ready() {

@@ -10,10 +10,13 @@
 //! - scale: the scheduler's tick cost with 10,000 vs 1,000,000 enabled jobs, 1,000 due each time;
 //! - alerts: final failure → alert received at a webhook (p50/p99) for 1,000 failures at once,
 //!   and a 10,000-delivery burst without and with those 1,000 alerts at the same instant
-//!   (BENCH_ALERTS, BENCH_BURST, BENCH_ROUNDS).
+//!   (BENCH_ALERTS, BENCH_BURST, BENCH_ROUNDS);
+//! - memory: peak RSS while BENCH_BURST (10,000) queued calls due at one second are delivered,
+//!   with small bodies and with 256 KiB bodies.
 
 mod alerts;
 mod fixture;
+mod memory;
 mod precision;
 mod receiver;
 mod scale;
@@ -36,6 +39,7 @@ async fn main() {
         "precision" => precision::run(&server, n("BENCH_BURST", 10_000), n("BENCH_MINUTE", 100_000)).await,
         "scale" => scale::run(&server).await,
         "alerts" => alerts::run(&server, n("BENCH_ALERTS", 1_000), n("BENCH_BURST", 10_000), n("BENCH_ROUNDS", 2)).await,
+        "memory" => memory::run(&server, n("BENCH_BURST", 10_000)).await,
         "all" => {
             throughput::run(&server, n("BENCH_N", 100_000)).await;
             precision::run(&server, n("BENCH_BURST", 10_000), n("BENCH_MINUTE", 100_000)).await;
@@ -43,7 +47,7 @@ async fn main() {
             alerts::run(&server, n("BENCH_ALERTS", 1_000), n("BENCH_BURST", 10_000), n("BENCH_ROUNDS", 2)).await;
         }
         other => {
-            eprintln!("unknown benchmark {other:?}: throughput | precision | scale | alerts | all");
+            eprintln!("unknown benchmark {other:?}: throughput | precision | scale | alerts | memory | all");
             std::process::exit(2);
         }
     }

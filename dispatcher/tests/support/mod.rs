@@ -21,6 +21,23 @@ pub use receiver::{Gate, Receiver, Reply};
 /// A signing secret every test organization gets (the tests verify signatures by hand with it).
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A port nobody listens on now, for a server a test starts later: chosen below the kernel's
+/// ephemeral range, where outgoing connections and port-0 binds of other tests never land (a port
+/// from `bind(":0")`, released and bound again later, was sometimes taken in between).
+pub fn unused_port() -> u16 {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|p| p.parse().ok()))
+        .unwrap_or(32768);
+    for _ in 0..1000 {
+        let port = 10_000 + (rand::random::<u16>() % (low - 10_000));
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range");
+}
+
 /// The URL of the database `pool` is connected to (sqlx::test creates one per test).
 pub async fn database_url(pool: &PgPool) -> String {
     let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap();
