@@ -239,37 +239,28 @@ async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     // aimed at a slow host wait for that host without holding what runs to other hosts need.
     // (a due run waiting for its host is part of the firing backlog, as one waiting for a permit)
     let waiting = ctx.limit.waiting();
-    let slotted = tokio::select! {
-        s = ctx.deliverer.take_slot(prepared) => s,
+    // then the organization's share, then a permit; shutdown hands the run back at any of them
+    let org_key = format!("org:{}", row.org_id);
+    let acquired = tokio::select! {
+        a = async {
+            let slotted = ctx.deliverer.take_slot(prepared).await?;
+            let org_slot = ctx.org_shares.acquire_capped(&org_key, org_share(row.tier, ctx.concurrency_max)).await;
+            let permit = ctx.limit.acquire().await;
+            Ok::<_, crate::delivery::Delivery>((slotted, org_slot, permit))
+        } => a,
         _ = ctx.shutdown.cancelled() => {
             report(&ctx, Report::Release(row.id, row.attempt), slot).await;
             return;
         }
     };
-    let mut slotted = match slotted {
-        Ok(s) => s,
+    let (mut slotted, org_slot, permit) = match acquired {
+        Ok(acquired) => acquired,
         Err(delivery) => {
             // refused, or no slot to its host within the timeout: an outcome without a send
             observe_lag(&ctx, &row, ctx.clock.now());
             metrics::counter!("prikke_deliveries_total", "outcome" => outcome_label(&delivery.outcome)).increment(1);
             let outcome = classify(&row, delivery, rand::random::<f64>());
             report(&ctx, outcome_report(&row, outcome), slot).await;
-            return;
-        }
-    };
-    // then the organization's share, then a permit
-    let org_key = format!("org:{}", row.org_id);
-    let org_slot = tokio::select! {
-        s = ctx.org_shares.acquire_capped(&org_key, org_share(row.tier, ctx.concurrency_max)) => s,
-        _ = ctx.shutdown.cancelled() => {
-            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
-            return;
-        }
-    };
-    let permit = tokio::select! {
-        p = ctx.limit.acquire() => p,
-        _ = ctx.shutdown.cancelled() => {
-            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
             return;
         }
     };

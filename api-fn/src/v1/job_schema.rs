@@ -287,7 +287,7 @@ impl From<&store::jobs::Job> for JobView {
             url: spec.url.as_str().to_owned(),
             method: method_of(spec.method),
             // credentials are never shown back (written back masked, they are kept)
-            headers: spec.headers.iter().map(|(n, v)| Header { name: n.to_owned(), value: if domain::job::is_secret_header(n) { domain::job::mask(v) } else { v.to_owned() } }).collect(),
+            headers: spec.headers.iter().map(|(n, v)| Header { name: n.to_owned(), value: domain::job::shown_value(n, v) }).collect(),
             body: spec.body.as_ref().map(|b| b.as_str().to_owned()),
             timeout_secs: u32::from(spec.timeout.secs()),
             enabled: spec.enabled,

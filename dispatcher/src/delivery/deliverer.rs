@@ -67,12 +67,17 @@ impl Prepared {
     pub fn resign(&mut self, secrets: &[SigningSecret], timestamp: i64) {
         self.timestamp = timestamp;
         if let Ok((request, _)) = &mut self.checked {
-            let id = request.headers().get(HEADER_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
-            let signature = signature_value(secrets, id, timestamp, body);
-            set_signature(request.headers_mut(), timestamp, signature);
+            sign_again(request, secrets, timestamp);
         }
     }
+}
+
+/// Signs a built request again for `timestamp`, over its own message id and body.
+fn sign_again(request: &mut reqwest::Request, secrets: &[SigningSecret], timestamp: i64) {
+    let id = request.headers().get(HEADER_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let body = request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
+    let signature = signature_value(secrets, id, timestamp, body);
+    set_signature(request.headers_mut(), timestamp, signature);
 }
 
 /// The `webhook-signature` value for these secrets (`None` without any).
@@ -117,10 +122,7 @@ impl Slotted {
     /// Signs it again for `timestamp`, as [`Prepared::resign`].
     pub fn resign(&mut self, secrets: &[SigningSecret], timestamp: i64) {
         self.timestamp = timestamp;
-        let id = self.request.headers().get(HEADER_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let body = self.request.body().and_then(|b| b.as_bytes()).unwrap_or_default();
-        let signature = signature_value(secrets, id, timestamp, body);
-        set_signature(self.request.headers_mut(), timestamp, signature);
+        sign_again(&mut self.request, secrets, timestamp);
     }
 }
 

@@ -303,9 +303,14 @@ pub fn mask(value: &str) -> String {
 /// How every masked value starts.
 pub const MASK_PREFIX: &str = "********";
 
+/// A header's value as shown to people: masked when the header is a credential.
+pub fn shown_value(name: &str, value: &str) -> String {
+    if is_secret_header(name) { mask(value) } else { value.to_owned() }
+}
+
 /// Headers as shown to people: secret values masked.
 pub fn shown(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers.iter().map(|(n, v)| (n.clone(), if is_secret_header(n) { mask(v) } else { v.clone() })).collect()
+    headers.iter().map(|(n, v)| (n.clone(), shown_value(n, v))).collect()
 }
 
 /// Puts the stored value back wherever `input` repeats the masked value of a secret header it
