@@ -91,7 +91,8 @@ async fn people(database_url: &str, n: usize) {
     let pool = sqlx::PgPool::connect(database_url).await.expect("the database");
     let hash = api_fn::app::password::hash(PASSWORD.into()).await;
     let org = store::organizations::insert(&pool, "Bench", &format!("bench-app-{}", std::process::id()), domain::tier::Tier::Pro).await.unwrap();
-    store::signing_secrets::insert(&pool, org.id, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").await.unwrap();
+    let key = store::keyring::Keyring::development().org_key(&pool, org.id).await.unwrap();
+    store::signing_secrets::insert(&pool, org.id, &key, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").await.unwrap();
     for i in 0..n {
         let user = store::users::insert(&pool, &format!("user{i}@bench.example"), None, Some(&hash)).await.unwrap();
         store::users::signed_in(&pool, user.id, chrono::Utc::now()).await.unwrap();

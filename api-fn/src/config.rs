@@ -51,6 +51,10 @@ pub struct Config {
     /// `ORIGIN_SECRET`); when set, requests without it are refused (see [`crate::edge_proof`]).
     /// Required in production. Two, separated by a comma, while rotating. Never logged.
     pub edge_secrets: Vec<Secret>,
+    /// `PRIKKE_ENCRYPTION_KEYS`: the master keys that wrap each organization's data key
+    /// (`id:base64,…`, the first one current; see `domain::sealed`). Required in production;
+    /// elsewhere a fixed development key. Never logged. The dispatcher needs the same list.
+    pub master_keys: domain::sealed::MasterKeys,
 }
 
 /// A setting that must not reach a log: `Debug` shows only that it is set.
@@ -181,10 +185,12 @@ impl Config {
         if edge_secrets.is_empty() && env == Environment::Production {
             problems.push("PRIKKE_EDGE_SECRET is required in production: the origin must refuse requests that did not come through the edge (set the same value as the edge's ORIGIN_SECRET)".to_owned());
         }
-        if !problems.is_empty() {
+        let master_keys = store::keyring::master_keys_setting(get("PRIKKE_ENCRYPTION_KEYS").as_deref(), env == Environment::Production).map_err(|e| problems.push(e)).ok();
+        let (true, Some(master_keys)) = (problems.is_empty(), master_keys) else {
             return Err(ConfigError(problems));
-        }
+        };
         Ok(Config {
+            master_keys,
             database_url,
             env,
             sha: get("PRIKKE_SHA").unwrap_or_else(|| "unknown".to_owned()),
@@ -230,7 +236,7 @@ mod tests {
 
     #[test]
     fn production_trusts_the_edge_and_shows_the_public_host() {
-        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef"), ("PRIKKE_ENCRYPTION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")])).unwrap();
         assert!(c.trust_forwarded_for);
         assert_eq!(c.public_url, "https://prikke.eu");
     }
@@ -252,6 +258,13 @@ mod tests {
     fn production_requires_the_edge_secret_and_it_never_reaches_a_log() {
         let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production")])).unwrap_err();
         assert!(err.to_string().contains("PRIKKE_EDGE_SECRET is required in production"), "{err}");
+        assert!(err.to_string().contains("PRIKKE_ENCRYPTION_KEYS is required in production"), "{err}");
+        let key = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENCRYPTION_KEYS", "k1:AAAA")])).unwrap_err();
+        assert!(err.to_string().contains("PRIKKE_ENCRYPTION_KEYS: entry 1 (id \"k1\"): the key must be 32 bytes"), "{err}");
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENCRYPTION_KEYS", key)])).unwrap();
+        assert_eq!(c.master_keys.ids(), vec!["k1"]);
+        assert!(!format!("{c:?}").contains("AAAAAAAA"), "master keys redacted in Debug");
         let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_EDGE_SECRET", "short")])).unwrap_err();
         assert!(err.to_string().contains("at least 32 characters"), "{err}");
         let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
@@ -263,7 +276,7 @@ mod tests {
 
     #[test]
     fn production_does_not_migrate_unless_asked() {
-        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")])).unwrap();
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef"), ("PRIKKE_ENCRYPTION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")])).unwrap();
         assert!(!c.migrate_on_start);
     }
 

@@ -76,10 +76,10 @@ pub async fn rotate_key(tx: &mut PgConnection, org_id: Uuid, actor: Actor, id: U
 
 /// A new signing secret; the others keep signing for `overlap_secs`. Returns its id, its value
 /// (shown once) and when the others stop.
-pub async fn rotate_signing_secret(tx: &mut PgConnection, org_id: Uuid, actor: Actor, overlap_secs: u32) -> Result<(Uuid, String, DateTime<Utc>), CredentialError> {
+pub async fn rotate_signing_secret(tx: &mut PgConnection, org_id: Uuid, key: &store::keyring::OrgKey, actor: Actor, overlap_secs: u32) -> Result<(Uuid, String, DateTime<Utc>), CredentialError> {
     let previous_expire_at = Utc::now() + TimeDelta::seconds(i64::from(overlap_secs));
     let secret = SigningSecret::generate(rand::random::<[u8; 32]>()).to_string();
-    let id = store::signing_secrets::insert(&mut *tx, org_id, &secret).await?;
+    let id = store::signing_secrets::insert(&mut *tx, org_id, key, &secret).await?;
     store::signing_secrets::expire_all_but(&mut *tx, org_id, id, previous_expire_at).await?;
     let details = serde_json::json!({"overlap_secs": overlap_secs, "previous_expire_at": previous_expire_at});
     store::audit::record(&mut *tx, org_id, actor, AuditAction::SigningSecretRotated, Some(("signing_secret", &id.to_string())), details).await?;

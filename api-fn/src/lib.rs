@@ -41,13 +41,16 @@ pub struct AppState {
     pub batches: batch::Batches,
     /// Failed API-key authentications per client IP (see [`rate_limit::FailureGate`]).
     pub auth_failures: rate_limit::FailureGate,
+    /// The organizations' data keys (secrets are stored sealed; see `store::keyring`).
+    pub keyring: Arc<store::keyring::Keyring>,
 }
 
 impl AppState {
     /// Must be called on a tokio runtime: it starts the workers of [`batch::Batches`].
     pub fn new(pool: PgPool, config: Config) -> Self {
         let batches = batch::Batches::spawn(&pool);
-        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default(), auth_failures: rate_limit::FailureGate::default(), batches }
+        let keyring = Arc::new(store::keyring::Keyring::new(config.master_keys.clone()));
+        AppState { pool, config: Arc::new(config), limiter: rate_limit::Limiter::default(), auth_failures: rate_limit::FailureGate::default(), batches, keyring }
     }
 }
 

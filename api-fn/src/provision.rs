@@ -54,7 +54,7 @@ pub fn valid_slug(slug: &str) -> bool {
 }
 
 /// Creates the organization, its first signing secret and an API key, in one transaction.
-pub async fn create_organization(pool: &PgPool, new: &NewOrganization<'_>) -> Result<Provisioned, ProvisionError> {
+pub async fn create_organization(pool: &PgPool, keyring: &store::keyring::Keyring, new: &NewOrganization<'_>) -> Result<Provisioned, ProvisionError> {
     if !valid_slug(new.slug) {
         return Err(ProvisionError::InvalidSlug);
     }
@@ -66,7 +66,8 @@ pub async fn create_organization(pool: &PgPool, new: &NewOrganization<'_>) -> Re
         if e.is_conflict_on("organizations_slug_key") { ProvisionError::SlugTaken(new.slug.to_owned()) } else { e.into() }
     })?;
     let signing_secret = SigningSecret::generate(rand::random::<[u8; 32]>()).to_string();
-    store::signing_secrets::insert(&mut *tx, org.id, &signing_secret).await?;
+    let key = keyring.new_org_key(&mut *tx, org.id).await?;
+    store::signing_secrets::insert(&mut *tx, org.id, &key, &signing_secret).await?;
     let (api_key_id, api_key) = create_api_key(&mut *tx, org.id, new.key_name).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(Provisioned { org_id: org.id, slug: org.slug, tier: org.tier, api_key_id, api_key, signing_secret })
@@ -98,14 +99,16 @@ mod tests {
 
     #[sqlx::test(migrator = "store::MIGRATOR")]
     async fn creates_an_org_with_a_working_key_and_secret(pool: PgPool) {
-        let p = create_organization(&pool, &NewOrganization { name: "Acme", slug: "acme", tier: Tier::Pro, key_name: "cli" }).await.unwrap();
+        let keyring = store::keyring::Keyring::development();
+        let p = create_organization(&pool, &keyring, &NewOrganization { name: "Acme", slug: "acme", tier: Tier::Pro, key_name: "cli" }).await.unwrap();
         let parsed = ApiKey::parse(&p.api_key).unwrap();
         let owner = store::api_keys::authenticate(&pool, parsed.id.as_str()).await.unwrap().unwrap();
         assert_eq!((owner.org_id, owner.tier), (p.org_id, Tier::Pro));
         assert!(domain::api_key::verify(&parsed.secret, &owner.secret_hash));
         assert!(p.signing_secret.parse::<SigningSecret>().is_ok());
-        assert_eq!(store::signing_secrets::active(&pool, p.org_id, chrono::Utc::now()).await.unwrap(), vec![p.signing_secret.clone()]);
-        let again = create_organization(&pool, &NewOrganization { name: "Other", slug: "acme", tier: Tier::Free, key_name: "cli" }).await;
+        let key = keyring.org_key(&pool, p.org_id).await.unwrap();
+        assert_eq!(store::signing_secrets::active(&pool, p.org_id, &key, chrono::Utc::now()).await.unwrap(), vec![p.signing_secret.clone()]);
+        let again = create_organization(&pool, &keyring, &NewOrganization { name: "Other", slug: "acme", tier: Tier::Free, key_name: "cli" }).await;
         assert!(matches!(again, Err(ProvisionError::SlugTaken(_))), "{again:?}");
     }
 }

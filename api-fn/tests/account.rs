@@ -63,10 +63,11 @@ async fn rotation_returns_a_new_secret_once_and_keeps_the_old_one_signing(pool: 
     let secret = r.json["secret"].as_str().unwrap();
     assert!(secret.parse::<SigningSecret>().is_ok());
     assert_ne!(secret, org.signing_secret);
-    let active = store::signing_secrets::active(&pool, org.org_id, chrono::Utc::now()).await.unwrap();
+    let key = store::keyring::Keyring::development().org_key(&pool, org.org_id).await.unwrap();
+    let active = store::signing_secrets::active(&pool, org.org_id, &key, chrono::Utc::now()).await.unwrap();
     assert_eq!(active, vec![secret.to_owned(), org.signing_secret.clone()], "both sign during the overlap");
     let later = chrono::Utc::now() + chrono::TimeDelta::seconds(3601);
-    assert_eq!(store::signing_secrets::active(&pool, org.org_id, later).await.unwrap(), vec![secret.to_owned()]);
+    assert_eq!(store::signing_secrets::active(&pool, org.org_id, &key, later).await.unwrap(), vec![secret.to_owned()]);
     let list = api.get("/api/v1/signing-secrets", &org.api_key).await;
     assert_eq!(list.json["data"].as_array().unwrap().len(), 2);
     assert!(!list.text.contains("whsec_"), "values are never listed");

@@ -105,7 +105,7 @@ async fn sign_up_confirm_and_sign_in_out_with_safe_cookies(pool: PgPool) {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn production_cookies_are_secure(pool: PgPool) {
-    let mut w = web(&pool, &[("PRIKKE_ENV", "production"), ("PRIKKE_PUBLIC_URL", "https://prikke.test"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef")]);
+    let mut w = web(&pool, &[("PRIKKE_ENV", "production"), ("PRIKKE_PUBLIC_URL", "https://prikke.test"), ("PRIKKE_EDGE_SECRET", "0123456789abcdef0123456789abcdef"), ("PRIKKE_ENCRYPTION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]);
     w.headers.push(("x-prikke-edge", "0123456789abcdef0123456789abcdef".into()));
     let signup = w.get("/app/signup").await;
     assert!(signup.set_cookie("prikke_csrf").unwrap().contains("; Secure"));

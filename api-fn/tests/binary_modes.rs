@@ -76,7 +76,7 @@ where
 
 async fn org(pool: &PgPool) -> String {
     let new = api_fn::provision::NewOrganization { name: "Binary", slug: "binary", tier: Tier::Pro, key_name: "t" };
-    api_fn::provision::create_organization(pool, &new).await.unwrap().api_key
+    api_fn::provision::create_organization(pool, &store::keyring::Keyring::development(), &new).await.unwrap().api_key
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

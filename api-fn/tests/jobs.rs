@@ -306,9 +306,12 @@ async fn secret_header_values_are_masked_and_survive_a_round_trip(pool: PgPool) 
     let mut body = hourly("with credentials");
     body["headers"] = json!({"Authorization": "Bearer sk_live_0123456789abcdef", "X-Job": "nightly"});
     let id = api.job(&org.api_key, body).await;
+    // what is stored, opened with the organization's key (at rest it is sealed)
+    let key = api.state.keyring.org_key(&pool, org.org_id).await.unwrap();
     let stored = || async {
-        let h: serde_json::Value = sqlx::query_scalar("SELECT headers FROM jobs WHERE id = $1::uuid").bind(&id).fetch_one(&pool).await.unwrap();
-        h.to_string()
+        let h: sqlx::types::Json<Vec<(String, String)>> = sqlx::query_scalar("SELECT headers FROM jobs WHERE id = $1::uuid").bind(&id).fetch_one(&pool).await.unwrap();
+        assert!(!serde_json::to_string(&h.0).unwrap().contains("Bearer"), "sealed at rest: {:?}", h.0);
+        format!("{:?}", key.open_headers(&h.0).unwrap())
     };
     let r = api.get(&format!("/api/v1/jobs/{id}"), &org.api_key).await;
     assert!(!r.text.contains("sk_live_0123456789abcdef"), "{}", r.text);
@@ -322,4 +325,49 @@ async fn secret_header_values_are_masked_and_survive_a_round_trip(pool: PgPool) 
     let r = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), &org.api_key, Some(json!({"headers": {"Authorization": "Bearer new-token-value-xyz1"}}))).await;
     assert_eq!(r.json["headers"][0]["value"], "********xyz1");
     assert!(stored().await.contains("Bearer new-token-value-xyz1"));
+}
+
+/// Every path that stores a request's headers seals its credentials (and nothing else) with the
+/// organization's key: create (alone and coalesced), update, sync, queue; a trigger copies them
+/// sealed. Writing the same values again changes nothing (a sync reports them unchanged).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn credentials_are_sealed_at_rest_on_every_write_path(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let free = api.org("free", Tier::Free).await;
+    let pro = api.org("pro", Tier::Pro).await;
+    let creds = json!({"Authorization": "Bearer sk_live_0123456789abcdef", "X-Api-Key": "key-0123456789abcdef", "X-Job": "nightly"});
+    for org in [&free, &pro] {
+        let mut body = hourly("created");
+        body["headers"] = creds.clone();
+        let id = api.job(&org.api_key, body).await;
+        let r = api.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), &org.api_key, Some(json!({"headers": {"Authorization": "Bearer patched-0123456789abcdef"}}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        let r = api.call(Method::POST, &format!("/api/v1/jobs/{id}/trigger"), &org.api_key, None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+        let r = api.call(Method::POST, "/api/v1/queue", &org.api_key, Some(json!({"url": "https://example.com/q", "headers": creds}))).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+        let mut synced = hourly("synced");
+        synced["key"] = json!("synced");
+        synced["headers"] = creds.clone();
+        let put = || api.call(Method::PUT, "/api/v1/sync", &org.api_key, Some(json!({"jobs": [synced.clone()]})));
+        let r = put().await;
+        assert_eq!(r.json["created"].as_array().map(Vec::len), Some(1), "{r:?}");
+        let r = put().await;
+        assert_eq!(r.json["unchanged"].as_array().map(Vec::len), Some(1), "the same plain values as the sealed ones: unchanged: {r:?}");
+    }
+    let at_rest: String = sqlx::query_scalar("SELECT (SELECT string_agg(headers::text, ',') FROM jobs) || (SELECT string_agg(headers::text, ',') FROM executions)").fetch_one(&pool).await.unwrap();
+    for plain in ["sk_live", "patched-", "key-0123"] {
+        assert!(!at_rest.contains(plain), "{plain} at rest: {at_rest}");
+    }
+    assert!(at_rest.contains("nightly"), "other headers stay plain: {at_rest}");
+    // and they open to what was written, each with its own organization's key only
+    let rows: Vec<(uuid::Uuid, sqlx::types::Json<Vec<(String, String)>>)> =
+        sqlx::query_as("SELECT org_id, headers FROM executions WHERE source = 'queue'").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for (org_id, headers) in rows {
+        let own = api.state.keyring.org_key(&pool, org_id).await.unwrap();
+        assert_eq!(own.open_headers(&headers.0).unwrap()[1], ("X-Api-Key".to_owned(), "key-0123456789abcdef".to_owned()));
+        let other = api.state.keyring.org_key(&pool, if org_id == free.org_id { pro.org_id } else { free.org_id }).await.unwrap();
+        assert!(other.open_headers(&headers.0).is_err());
+    }
 }

@@ -113,3 +113,52 @@ async fn waiting_runs_reserve_the_monthly_quota(pool: PgPool) {
     let r = api.post("/api/v1/queue", &org.api_key, later).await;
     assert_eq!((r.status, r.problem()), (StatusCode::FORBIDDEN, "quota-exceeded"), "{r:?}");
 }
+
+/// Calls racing for the last places under the cap do not pass it together: each counts the
+/// waiting runs under its organization's enqueue lock (before, each could count 999, and all
+/// were accepted).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn racing_calls_do_not_pass_the_waiting_cap(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let cap = i64::from(Tier::Free.limits().max_pending_runs);
+    let later = json!({"url": "https://example.com/later", "delay_secs": 2_000_000});
+    for i in 0..cap - 3 {
+        let r = api.post("/api/v1/queue", &org.api_key, later.clone()).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "call {i}: {r:?}");
+    }
+    let racing = futures::future::join_all((0..16).map(|_| api.post("/api/v1/queue", &org.api_key, later.clone()))).await;
+    let accepted = racing.iter().filter(|r| r.status == StatusCode::ACCEPTED).count();
+    assert!(racing.iter().all(|r| r.status == StatusCode::ACCEPTED || r.problem() == "pending-limit"), "{racing:?}");
+    assert_eq!(accepted, 3, "exactly the places left");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending'").fetch_one(&pool).await.unwrap();
+    assert_eq!(pending, cap);
+}
+
+/// A bulk redelivery counts every run it would add against the cap, not one: refused whole when
+/// they do not all fit, and nothing is enqueued.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_bulk_redelivery_that_would_pass_the_waiting_cap_is_refused_whole(pool: PgPool) {
+    let api = Api::new(pool.clone());
+    let org = api.org("acme", Tier::Free).await;
+    let cap = i64::from(Tier::Free.limits().max_pending_runs);
+    let id = api.job(&org.api_key, support::hourly("flaky")).await;
+    for _ in 0..5 {
+        let r = api.call(Method::POST, &format!("/api/v1/jobs/{id}/trigger"), &org.api_key, None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+    }
+    sqlx::query("UPDATE executions SET status = 'failed', finished_at = now(), attempt = 1").execute(&pool).await.unwrap();
+    let later = json!({"url": "https://example.com/later", "delay_secs": 2_000_000});
+    for _ in 0..cap - 2 {
+        assert_eq!(api.post("/api/v1/queue", &org.api_key, later.clone()).await.status, StatusCode::ACCEPTED);
+    }
+    let from = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    let r = api.post(&format!("/api/v1/jobs/{id}/executions/redeliver-failed"), &org.api_key, json!({"from": from})).await;
+    assert_eq!((r.status, r.problem()), (StatusCode::TOO_MANY_REQUESTS, "pending-limit"), "{r:?}");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending'").fetch_one(&pool).await.unwrap();
+    assert_eq!(pending, cap - 2, "nothing enqueued");
+    // with room for all five, they go
+    sqlx::query("UPDATE executions SET status = 'cancelled', finished_at = now() WHERE id IN (SELECT id FROM executions WHERE status = 'pending' LIMIT 3)").execute(&pool).await.unwrap();
+    let r = api.post(&format!("/api/v1/jobs/{id}/executions/redeliver-failed"), &org.api_key, json!({"from": from})).await;
+    assert_eq!((r.status, r.json["count"].as_i64()), (StatusCode::ACCEPTED, Some(5)), "{r:?}");
+}

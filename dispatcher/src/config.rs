@@ -75,6 +75,10 @@ pub struct DispatcherConfig {
     /// extra trusted CA certificates, so local receivers can stand in for Slack and Discord.
     pub alert_resolve: Vec<(String, SocketAddr)>,
     pub alert_root_certificates_pem: Vec<Vec<u8>>,
+    /// `PRIKKE_ENCRYPTION_KEYS`: the master keys that wrap each organization's data key, the same
+    /// list api-fn has (`id:base64,…`, the first one current; see `domain::sealed`). Required in
+    /// production; elsewhere a fixed development key. Never logged.
+    pub master_keys: domain::sealed::MasterKeys,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +124,7 @@ impl DispatcherConfig {
             alerts: AlertSettings::default(),
             alert_resolve: Vec::new(),
             alert_root_certificates_pem: Vec::new(),
+            master_keys: domain::sealed::MasterKeys::parse(store::keyring::DEVELOPMENT_KEYS).expect("the development key list parses"),
         }
     }
 
@@ -218,6 +223,10 @@ impl DispatcherConfig {
             None if c.env.is_production() => problems.push("PRIKKE_SMTP_URL is required in production: alert e-mails go out through it".to_owned()),
             None => {}
         }
+        match store::keyring::master_keys_setting(get("PRIKKE_ENCRYPTION_KEYS").as_deref(), c.env.is_production()) {
+            Ok(keys) => c.master_keys = keys,
+            Err(problem) => problems.push(problem),
+        }
         // unset, the maximum is the default or the base, whichever is larger
         c.claim_batch_max = claim_batch_max.unwrap_or(c.claim_batch_max.max(c.claim_batch));
         if c.claim_batch > c.claim_batch_max {
@@ -305,5 +314,18 @@ mod tests {
         for needle in ["DATABASE_URL is required", "everything", "PRIKKE_CLAIM_BATCH", "must not exceed", "PRIKKE_DISPATCHER_BIND"] {
             assert!(text.contains(needle), "{needle} missing: {text}");
         }
+    }
+
+    #[test]
+    fn production_requires_master_keys_and_they_never_reach_a_log() {
+        let prod = [("DATABASE_URL", "postgres://x@h/db"), ("PRIKKE_ENV", "production"), ("PRIKKE_SMTP_URL", "smtp://127.0.0.1:2525")];
+        let err = DispatcherConfig::from_lookup(lookup(&prod)).unwrap_err().to_string();
+        assert!(err.contains("PRIKKE_ENCRYPTION_KEYS is required in production"), "{err}");
+        let key = ("PRIKKE_ENCRYPTION_KEYS", "k2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=, k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
+        let c = DispatcherConfig::from_lookup(lookup(&[prod[0], prod[1], prod[2], key])).unwrap();
+        assert_eq!(c.master_keys.ids(), vec!["k2", "k1"]);
+        assert!(!format!("{c:?}").contains("AgICAgIC"), "redacted in Debug");
+        let dev = DispatcherConfig::from_lookup(lookup(&[prod[0]])).unwrap();
+        assert_eq!(dev.master_keys.ids(), vec!["dev"], "a fixed development key elsewhere");
     }
 }

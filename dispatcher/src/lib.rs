@@ -146,15 +146,17 @@ impl Dispatcher {
             shutdown.clone(),
         ));
         background.spawn(maintenance::rescuer(pool.clone(), clock.clone(), wake.clone(), config.rescue_every, shutdown.clone()));
+        let keyring = Arc::new(store::keyring::Keyring::new(config.master_keys.clone()));
         background.spawn(maintenance::leader_chores(
             pool.clone(),
+            keyring.clone(),
             clock.clone(),
             status.clone(),
             config.retention_every,
             alerts_raised.clone(),
             shutdown.clone(),
         ));
-        let secrets = Arc::new(secrets::SecretCache::new(Duration::from_secs(10)));
+        let secrets = Arc::new(secrets::SecretCache::new(Duration::from_secs(10), keyring));
         background.spawn(alerts::run(
             alerts::Sender {
                 pool: pool.clone(),

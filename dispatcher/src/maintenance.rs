@@ -80,6 +80,7 @@ pub async fn rescuer(pool: PgPool, clock: SharedClock, wake: Arc<Wake>, every: D
 /// Leader-only chores, run every `every` while `status.is_leader()`.
 pub async fn leader_chores(
     pool: PgPool,
+    keyring: Arc<store::keyring::Keyring>,
     clock: SharedClock,
     status: Arc<Status>,
     every: Duration,
@@ -87,6 +88,7 @@ pub async fn leader_chores(
     shutdown: CancellationToken,
 ) {
     let mut last_retention = None::<std::time::Instant>;
+    let mut jobs_sealed = false;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -104,9 +106,54 @@ pub async fn leader_chores(
             if let Err(e) = retention(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
                 tracing::warn!(error = %e, "retention failed; will retry");
             }
+            match key_upkeep(&pool, &keyring, !jobs_sealed, &shutdown).await {
+                Ok(()) => jobs_sealed = true,
+                Err(e) => tracing::warn!(error = %e, "rewrapping data keys or sealing plain values failed; will retry"),
+            }
         }
     }
 }
+
+/// Keeps secrets at rest as configured (see `store::keyring`): rewraps the data keys still
+/// wrapped by an older master key with the current one (after which the older key can be
+/// removed from `PRIKKE_ENCRYPTION_KEYS`), and seals signing secrets and, when `jobs` (once per
+/// leadership), job header values that a release before encryption stored in plain text.
+/// Bounded batches; stops early on shutdown.
+pub async fn key_upkeep(pool: &PgPool, keyring: &store::keyring::Keyring, jobs: bool, shutdown: &CancellationToken) -> Result<(), store::StoreError> {
+    let mut rewrapped = 0;
+    loop {
+        let n = keyring.rewrap(pool, KEY_BATCH).await?;
+        rewrapped += n;
+        if n == 0 || shutdown.is_cancelled() {
+            break;
+        }
+    }
+    let mut secrets = 0;
+    loop {
+        let n = keyring.seal_plain_secrets(pool, KEY_BATCH).await?;
+        secrets += n;
+        if n == 0 || shutdown.is_cancelled() {
+            break;
+        }
+    }
+    let mut headers = 0;
+    let mut after = None;
+    while jobs && !shutdown.is_cancelled() {
+        let (last, n) = keyring.seal_plain_job_headers(pool, after, KEY_BATCH).await?;
+        headers += n;
+        match last {
+            Some(id) => after = Some(id),
+            None => break,
+        }
+    }
+    if rewrapped + secrets + headers > 0 {
+        tracing::info!(rewrapped, secrets, jobs = headers, current_master_key = keyring.master().current().0, "secrets at rest brought up to date");
+    }
+    Ok(())
+}
+
+/// Rows per statement of [`key_upkeep`].
+const KEY_BATCH: i64 = 500;
 
 /// Heartbeat monitors whose ping is late go down and raise `monitor_down` (bounded per round).
 /// Heartbeat monitors whose ping is late or whose run hung go down; returns how many.

@@ -206,6 +206,21 @@ async fn claim(
 async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
     let now = ctx.clock.now();
     let secrets = ctx.secrets.get(row.org_id);
+    // credential header values are stored sealed: opened here, for the request only
+    match ctx.secrets.open_headers(row.org_id, &row.headers.0) {
+        None => {}
+        Some(Ok(opened)) => row.headers.0 = opened,
+        Some(Err(e)) => {
+            tracing::error!(execution_id = %row.id, org_id = %row.org_id, error = %e, "a stored header does not open; the run fails unsent");
+            let failed = Outcome::Finished(Finished {
+                record: AttemptRecord::never_sent(row.id, row.attempt, now, None),
+                status: ExecutionStatus::Failed,
+                reason: Some("a stored credential header could not be decrypted; write the job's headers again".to_owned()),
+            });
+            report(&ctx, outcome_report(&row, failed), slot).await;
+            return;
+        }
+    }
     // Built and signed now, while the run waits, for the second it is due in. The body is
     // taken out of the row: from here on it lives only in the request, not twice per held run.
     let body = row.body.take();

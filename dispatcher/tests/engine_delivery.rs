@@ -415,3 +415,43 @@ async fn rows_that_do_not_decode_fail_with_a_reason_and_the_others_are_delivered
     paths.sort();
     assert_eq!(paths, vec!["/good-call".to_owned(), "/good-job".to_owned()], "only the runs that decode were sent");
 }
+
+/// Credentials are stored sealed with the organization's key and opened just before sending; a
+/// value that does not open (sealed with another organization's key, say) fails its run with the
+/// reason instead of going out without its credential; and the leader seals what an earlier
+/// release left in plain text.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn sealed_credentials_are_opened_for_the_request_only(pool: PgPool) {
+    let receiver = Receiver::ok().await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let other = support::org(&pool, Tier::Pro).await;
+    let ring = store::keyring::Keyring::development();
+    let own = ring.org_key(&pool, org).await.unwrap();
+    let foreign = ring.org_key(&pool, other).await.unwrap();
+    let now = Utc::now();
+    let (good, bad) = (support::queue(&pool, org, &receiver.url("/good"), now, 1, 1).await, support::queue(&pool, org, &receiver.url("/bad"), now, 1, 1).await);
+    for (id, key) in [(good, &own), (bad, &foreign)] {
+        let headers = vec![("Authorization".to_owned(), key.seal("Bearer sk_live_0123456789abcdef", "cdef")), ("X-Team".to_owned(), "ops".to_owned())];
+        sqlx::query("UPDATE executions SET headers = $2 WHERE id = $1").bind(id).bind(sqlx::types::Json(headers)).execute(&pool).await.unwrap();
+    }
+    // a job an earlier release wrote: its credential in plain text
+    let legacy = support::job(&pool, org, json!({"name": "legacy", "url": receiver.url("/legacy"), "headers": {"X-Api-Key": "plain-0123456789abcdef"},
+        "schedule": {"kind": "cron", "expr": "0 3 * * *"}}), now).await;
+    let d = support::start(&pool, shared(SystemClock), |_| {}).await;
+
+    let sent = support::wait_final(&pool, good, Duration::from_secs(10)).await;
+    assert_eq!(sent.status.to_string(), "success");
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!((got[0].path.as_str(), got[0].header("authorization"), got[0].header("x-team")), ("/good", "Bearer sk_live_0123456789abcdef", "ops"));
+    let refused = support::wait_final(&pool, bad, Duration::from_secs(10)).await;
+    assert_eq!(refused.status.to_string(), "failed");
+    assert!(refused.status_reason.as_deref().unwrap_or_default().contains("could not be decrypted"), "{refused:?}");
+    let sealed = support::eventually("the legacy job's credential sealed", Duration::from_secs(10), || async {
+        let h: sqlx::types::Json<Vec<(String, String)>> = sqlx::query_scalar("SELECT headers FROM jobs WHERE id = $1").bind(legacy.id).fetch_one(&pool).await.unwrap();
+        domain::sealed::is_sealed(&h.0[0].1).then_some(h.0)
+    })
+    .await;
+    assert_eq!(own.open_headers(&sealed).unwrap()[0].1, "plain-0123456789abcdef");
+    d.shutdown().await;
+    assert_eq!(receiver.received().len(), 1, "the run whose credential did not open was never sent");
+}

@@ -29,6 +29,7 @@ pub mod problem;
 pub mod retry;
 pub mod runtime;
 pub mod schedule;
+pub mod sealed;
 pub mod signing;
 pub mod tier;
 

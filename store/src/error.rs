@@ -9,6 +9,10 @@ pub enum StoreError {
     /// A stored value the domain refuses (a bug or a manual edit): names the column and value.
     #[error("column {column} holds an unexpected value {value:?}")]
     Corrupt { column: &'static str, value: String },
+    /// A sealed value or data key that does not open (a master key missing from the configuration,
+    /// or altered data); never carries key material.
+    #[error("sealed data: {0}")]
+    Sealed(domain::sealed::SealError),
     /// Any other database failure; it reads as its cause, for logs, never for API responses.
     #[error(transparent)]
     Database(sqlx::Error),

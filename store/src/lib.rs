@@ -29,6 +29,7 @@ pub mod idempotency;
 pub mod invites;
 mod job_columns;
 pub mod jobs;
+pub mod keyring;
 pub mod leader;
 pub mod mail;
 pub mod monitors;

@@ -168,9 +168,10 @@ mod tests {
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn delete_cascades_to_tenant_rows(pool: PgPool) {
         let org = insert(&pool, "Gone", "gone", Tier::Free).await.unwrap();
-        crate::signing_secrets::insert(&pool, org.id, "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0").await.unwrap();
+        let key = crate::keyring::Keyring::development().org_key(&pool, org.id).await.unwrap();
+        crate::signing_secrets::insert(&pool, org.id, &key, "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0").await.unwrap();
         assert!(delete(&pool, org.id).await.unwrap());
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_secrets").fetch_one(&pool).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT (SELECT count(*) FROM signing_secrets) + (SELECT count(*) FROM org_data_keys)").fetch_one(&pool).await.unwrap();
         assert_eq!(left, 0);
         assert!(get(&pool, org.id).await.unwrap().is_none());
     }

@@ -4,19 +4,21 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
+use crate::keyring::OrgKey;
 
-pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, secret: &str) -> StoreResult<Uuid> {
+/// Stores a new secret of the organization, sealed with its data key `key`.
+pub async fn insert(db: impl PgExecutor<'_>, org_id: Uuid, key: &OrgKey, secret: &str) -> StoreResult<Uuid> {
     Ok(sqlx::query_scalar("INSERT INTO signing_secrets (org_id, secret) VALUES ($1, $2) RETURNING id")
         .bind(org_id)
-        .bind(secret)
+        .bind(key.seal(secret, ""))
         .fetch_one(db)
         .await?)
 }
 
-/// Secrets that sign requests at `now`, newest first.
-pub async fn active(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
-    Ok(active_for(db, &[org_id], now).await?.into_iter().map(|(_, secret)| secret).collect())
+/// Secrets that sign requests at `now`, newest first, opened with the organization's data key.
+pub async fn active(db: impl PgExecutor<'_>, org_id: Uuid, key: &OrgKey, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+    active_for(db, &[org_id], now).await?.into_iter().map(|(_, secret)| key.open(&secret).map_err(StoreError::Sealed)).collect()
 }
 
 /// A signing secret without its value: what listings show.
@@ -41,7 +43,7 @@ pub async fn list_active(db: impl PgExecutor<'_>, org_id: Uuid, now: DateTime<Ut
 }
 
 /// The live secrets of several organizations at once (the dispatcher's cache fill), newest
-/// first within each organization.
+/// first within each organization, as stored (sealed: open each with its organization's key).
 pub async fn active_for(db: impl PgExecutor<'_>, org_ids: &[Uuid], now: DateTime<Utc>) -> StoreResult<Vec<(Uuid, String)>> {
     Ok(sqlx::query_as(
         "SELECT org_id, secret FROM signing_secrets
@@ -88,20 +90,25 @@ mod tests {
     #[sqlx::test(migrator = "crate::MIGRATOR")]
     async fn rotation_keeps_both_secrets_until_the_overlap_ends(pool: PgPool) {
         let org = organizations::insert(&pool, "O", "o", Tier::Free).await.unwrap();
-        insert(&pool, org.id, OLD).await.unwrap();
+        let key = crate::keyring::Keyring::development().org_key(&pool, org.id).await.unwrap();
+        insert(&pool, org.id, &key, OLD).await.unwrap();
         let now = Utc::now();
-        assert_eq!(active(&pool, org.id, now).await.unwrap(), vec![OLD]);
+        assert_eq!(active(&pool, org.id, &key, now).await.unwrap(), vec![OLD]);
 
         let mut tx = pool.begin().await.unwrap();
-        let new_id = insert(&mut *tx, org.id, NEW).await.unwrap();
+        let new_id = insert(&mut *tx, org.id, &key, NEW).await.unwrap();
         assert_eq!(expire_all_but(&mut *tx, org.id, new_id, now + Duration::hours(24)).await.unwrap(), 1);
         tx.commit().await.unwrap();
 
-        assert_eq!(active(&pool, org.id, now + Duration::hours(1)).await.unwrap(), vec![NEW, OLD]);
-        assert_eq!(active(&pool, org.id, now + Duration::hours(25)).await.unwrap(), vec![NEW]);
+        assert_eq!(active(&pool, org.id, &key, now + Duration::hours(1)).await.unwrap(), vec![NEW, OLD]);
+        assert_eq!(active(&pool, org.id, &key, now + Duration::hours(25)).await.unwrap(), vec![NEW]);
         let other = organizations::insert(&pool, "P", "p", Tier::Free).await.unwrap();
         let many = active_for(&pool, &[org.id, other.id], now + Duration::hours(1)).await.unwrap();
-        assert_eq!(many, vec![(org.id, NEW.to_owned()), (org.id, OLD.to_owned())], "the other org has none");
+        let opened: Vec<(Uuid, String)> = many.into_iter().map(|(o, s)| (o, key.open(&s).unwrap())).collect();
+        assert_eq!(opened, vec![(org.id, NEW.to_owned()), (org.id, OLD.to_owned())], "the other org has none");
+        // at rest they are sealed: the table holds neither secret
+        let stored: Vec<String> = sqlx::query_scalar("SELECT secret FROM signing_secrets").fetch_all(&pool).await.unwrap();
+        assert!(stored.iter().all(|s| domain::sealed::is_sealed(s) && !s.contains("whsec_")), "{stored:?}");
         let listed = list_active(&pool, org.id, now + Duration::hours(1)).await.unwrap();
         assert_eq!(listed.iter().map(|s| s.id).next(), Some(new_id));
         assert_eq!(listed.len(), 2);

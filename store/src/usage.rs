@@ -42,6 +42,14 @@ pub struct Pending {
 
 /// The runs of `org_id` waiting to be delivered, counting at most `up_to` of them (the check
 /// against a cap never reads more than the cap): an index scan of `executions_org_pending_idx`.
+/// Takes the organization's enqueue lock until the transaction ends (a transaction-level
+/// advisory lock in a key space of its own): enqueues that check the caps serialise per
+/// organization, not globally.
+pub async fn lock_enqueues(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(1886546539, hashtext($1::text))").bind(org_id).execute(db).await?;
+    Ok(())
+}
+
 pub async fn pending(db: impl PgExecutor<'_>, org_id: Uuid, up_to: i64) -> StoreResult<Pending> {
     Ok(sqlx::query_as(
         "SELECT count(*) AS runs, coalesce(sum(coalesce(pg_column_size(body), 0)), 0)::bigint AS bytes

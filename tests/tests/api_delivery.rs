@@ -20,13 +20,22 @@ async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgP
     // 1. A one-time job due in two seconds: scheduled by the dispatcher from what the API stored.
     let at = (Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
     let (status, job) = api
-        .call(Method::POST, "/api/v1/jobs", Some(json!({"name": "launch", "url": format!("{}/launch", receiver.base), "body": "{\"go\":true}", "schedule": {"kind": "once", "at": at}})))
+        .call(Method::POST, "/api/v1/jobs", Some(json!({"name": "launch", "url": format!("{}/launch", receiver.base), "body": "{\"go\":true}", "schedule": {"kind": "once", "at": at},
+            "headers": {"Authorization": "Bearer sk_live_0123456789abcdef", "X-Job": "launch"}})))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     let job_id = job["id"].as_str().unwrap().to_owned();
     let got = receiver.next().await;
     assert_eq!((got.path.as_str(), got.body.as_ref()), ("/launch", b"{\"go\":true}".as_ref()));
     verify(&org.signing_secret, &got.headers, &got.body);
+    // stored sealed (signing secret and credential), sent as written
+    assert_eq!(got.headers["authorization"], "Bearer sk_live_0123456789abcdef");
+    assert_eq!(got.headers["x-job"], "launch");
+    let at_rest: String = sqlx::query_scalar("SELECT (SELECT string_agg(secret, ',') FROM signing_secrets) || (SELECT string_agg(headers::text, ',') FROM jobs) || (SELECT string_agg(headers::text, ',') FROM executions)")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!at_rest.contains("sk_live_0123456789abcdef") && !at_rest.contains(&org.signing_secret), "{at_rest}");
     let (_, page) = api.call(Method::GET, &format!("/api/v1/jobs/{job_id}/executions"), None).await;
     let exec_id = page["data"][0]["id"].as_str().expect("the run is listed").to_owned();
     let e = api.finished_execution(&exec_id).await;
@@ -39,10 +48,11 @@ async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgP
     assert_eq!(status, StatusCode::ACCEPTED, "{manual}");
     let got = receiver.next().await;
     assert_eq!(got.headers["webhook-id"].to_str().unwrap(), manual["message_id"].as_str().unwrap());
+    assert_eq!(got.headers["authorization"], "Bearer sk_live_0123456789abcdef", "a triggered run sends the job's credential");
     assert_eq!(api.finished_execution(manual["id"].as_str().unwrap()).await["status"], "success");
 
     // 3. A queued call, then its redelivery: the same message again.
-    let (status, queued) = api.call(Method::POST, "/api/v1/queue", Some(json!({"url": format!("{}/queue", receiver.base), "method": "PUT", "body": "q"}))).await;
+    let (status, queued) = api.call(Method::POST, "/api/v1/queue", Some(json!({"url": format!("{}/queue", receiver.base), "method": "PUT", "body": "q", "headers": {"X-Api-Key": "queued-key-0123456789"}}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let got = receiver.next().await;
     assert_eq!((got.path.as_str(), got.body.as_ref()), ("/queue", b"q".as_ref()));
@@ -52,6 +62,9 @@ async fn jobs_and_calls_made_through_the_api_are_delivered_and_visible(pool: PgP
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     let got = receiver.next().await;
     assert_eq!(got.headers["webhook-id"].to_str().unwrap(), queued["message_id"].as_str().unwrap(), "a redelivery is the same message");
+    assert_eq!(got.headers["x-api-key"], "queued-key-0123456789", "a redelivery sends the queued call's credential");
+    let at_rest: String = sqlx::query_scalar("SELECT string_agg(headers::text, ',') FROM executions").fetch_one(&pool).await.unwrap();
+    assert!(!at_rest.contains("queued-key-0123456789") && at_rest.contains("sealed:v1:"), "sealed: {at_rest}");
     verify(&org.signing_secret, &got.headers, &got.body);
     assert_eq!(api.finished_execution(again["id"].as_str().unwrap()).await["status"], "success");
 

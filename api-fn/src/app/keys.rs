@@ -143,7 +143,8 @@ pub async fn rotate(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
 pub async fn reveal_secrets(State(state): State<AppState>, m: Member, AppForm(f): AppForm<CsrfOnly>) -> Result<Response, AppError> {
     m.visitor.check_csrf(&f.csrf)?;
     m.require_admin()?;
-    let secrets = store::signing_secrets::active(&state.pool, m.org.id, Utc::now()).await?;
+    let key = state.keyring.org_key(&state.pool, m.org.id).await?;
+    let secrets = store::signing_secrets::active(&state.pool, m.org.id, &key, Utc::now()).await?;
     let body = html! {
         p { "Newest first. Verify the " code { "webhook-signature" } " header against any of them." }
         @for s in &secrets { code.secret { (s) } }
@@ -155,8 +156,9 @@ pub async fn reveal_secrets(State(state): State<AppState>, m: Member, AppForm(f)
 pub async fn rotate_secret(State(state): State<AppState>, m: Member, AppForm(f): AppForm<CsrfOnly>) -> Result<Response, AppError> {
     m.visitor.check_csrf(&f.csrf)?;
     m.require_admin()?;
+    let key = state.keyring.org_key(&state.pool, m.org.id).await?;
     let mut tx = state.pool.begin().await?;
-    let (_, secret, until) = credentials::rotate_signing_secret(&mut tx, m.org.id, Actor::User(m.user.id), ROTATION_OVERLAP_DEFAULT_SECS).await?;
+    let (_, secret, until) = credentials::rotate_signing_secret(&mut tx, m.org.id, &key, Actor::User(m.user.id), ROTATION_OVERLAP_DEFAULT_SECS).await?;
     tx.commit().await?;
     let lead = html! { "Calls are signed with it from now on, and with the previous one(s) until " (until.format("%Y-%m-%d %H:%M UTC")) "." };
     Ok(shown_once(&m, "New signing secret", lead, &secret))

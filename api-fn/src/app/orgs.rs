@@ -106,7 +106,8 @@ pub async fn create(State(state): State<AppState>, v: Visitor, AppForm(f): AppFo
     let mut tx = state.pool.begin().await?;
     let org = store::organizations::insert(&mut *tx, &name, &slug_for(&name), domain::tier::Tier::Free).await?;
     store::users::upsert_membership(&mut *tx, org.id, s.user.id, Role::Owner).await?;
-    store::signing_secrets::insert(&mut *tx, org.id, &SigningSecret::generate(rand::random::<[u8; 32]>()).to_string()).await?;
+    let key = state.keyring.new_org_key(&mut *tx, org.id).await?;
+    store::signing_secrets::insert(&mut *tx, org.id, &key, &SigningSecret::generate(rand::random::<[u8; 32]>()).to_string()).await?;
     store::audit::record(&mut *tx, org.id, Actor::User(s.user.id), AuditAction::OrganizationCreated, Some(("organization", &org.id.to_string())), serde_json::json!({"name": name})).await?;
     store::sessions::set_current_org(&mut *tx, s.session.id, Some(org.id)).await?;
     tx.commit().await?;

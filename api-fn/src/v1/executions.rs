@@ -18,7 +18,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use super::idempotent;
 use super::job_rules::find as find_job;
 use super::pagination::{PageQuery, paginate};
-use super::runs::{enqueue_spec, ensure_quota};
+use super::runs::{Adding, enqueue_spec, ensure_quota};
 use crate::AppState;
 use crate::problem::Problem;
 
@@ -31,6 +31,7 @@ pub const MAX_BULK_REDELIVERY: i64 = 1000;
     responses(
         (status = 202, description = "Enqueued", body = ExecutionView),
         (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
 pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, ApiPath(id): ApiPath<Uuid>) -> Result<Response, Problem> {
@@ -41,7 +42,7 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
         return Ok(replay);
     }
     let job = find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now, job.spec.body.as_ref().map_or(0, |b| b.as_str().len())).await?;
+    ensure_quota(&mut tx, &tenant, now, Adding::one(job.spec.body.as_ref().map_or(0, |b| b.as_str().len()))).await?;
     // a manual run is a one-off: someone is waiting for it, and no next occurrence makes up for it
     let priority = domain::priority::priority(tenant.tier, None);
     let execution = enqueue_spec(&mut tx, &tenant, Some(job.id), Source::Manual, now, priority, &job.spec).await?;
@@ -87,6 +88,7 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     responses(
         (status = 202, description = "The new execution", body = ExecutionView),
         (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The execution has not finished yet", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
@@ -97,7 +99,7 @@ pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id
     if !original.status.is_final() {
         return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
     }
-    ensure_quota(&mut tx, &tenant, now, original.body.as_deref().map_or(0, str::len)).await?;
+    ensure_quota(&mut tx, &tenant, now, Adding::one(original.body.as_deref().map_or(0, str::len))).await?;
     let copy = store::executions::redeliver(&mut *tx, tenant.org_id, id, Uuid::now_v7(), now)
         .await?
         .ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))?;
@@ -131,6 +133,7 @@ pub struct RedeliveredBatch {
     responses(
         (status = 202, description = "The redeliveries enqueued", body = RedeliveredBatch),
         (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
 pub async fn redeliver_failed(
@@ -146,8 +149,10 @@ pub async fn redeliver_failed(
     }
     let mut tx = state.pool.begin().await?;
     find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now, 0).await?;
+    // written first, then checked with them counted (the transaction rolls back when refused)
+    store::usage::lock_enqueues(&mut *tx, tenant.org_id).await?;
     let batch = store::executions::redeliver_failed(&mut *tx, tenant.org_id, id, range.from, to, now, MAX_BULK_REDELIVERY).await?;
+    ensure_quota(&mut tx, &tenant, now, Adding::WRITTEN).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");
     Ok((StatusCode::ACCEPTED, Json(RedeliveredBatch { count: batch.len(), executions: batch.iter().map(ExecutionView::from).collect() })))

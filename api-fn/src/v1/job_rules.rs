@@ -110,6 +110,17 @@ pub async fn ensure_room(conn: &mut PgConnection, tenant: &Tenant, adding: i64) 
     Ok(())
 }
 
+/// Seals the values of `spec`'s credential headers with the organization's data key before they
+/// are stored (see `store::keyring`); values equal to those of `previous` keep their sealed text.
+pub async fn seal(state: &crate::AppState, org_id: Uuid, spec: &mut JobSpec, previous: Option<&JobSpec>) -> Result<(), Problem> {
+    if !store::keyring::OrgKey::needs_sealing(&spec.headers) {
+        return Ok(());
+    }
+    let key = state.keyring.org_key(&state.pool, org_id).await?;
+    key.seal_headers(&mut spec.headers, previous.map(|p| &p.headers));
+    Ok(())
+}
+
 /// The cursor of a new job: its first run after `now`, when enabled.
 pub fn first_cursor(spec: &JobSpec, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if spec.enabled { spec.schedule.next_after(now) } else { None }

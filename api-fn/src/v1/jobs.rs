@@ -40,7 +40,8 @@ pub struct JobPage {
 pub async fn create(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, body: RawJson) -> Result<Response, Problem> {
     let draft: JobDraft = body.parse()?;
     let now = Utc::now();
-    let spec = job_rules::validate(&draft, tenant.tier, now, None, "")?;
+    let mut spec = job_rules::validate(&draft, tenant.tier, now, None, "")?;
+    job_rules::seal(&state, tenant.org_id, &mut spec, None).await?;
     job_rules::ensure_channels(&state.pool, tenant.org_id, &draft, &spec).await?;
     let id = job_rules::new_id();
     let cursor = job_rules::first_cursor(&spec, now);
@@ -104,7 +105,8 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     let mut tx = state.pool.begin().await?;
     let old = store::jobs::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("job"))?;
     let draft = merge(&old.spec.to_draft(), patch)?;
-    let spec = job_rules::validate(&draft, tenant.tier, now, Some(&old.spec), "")?;
+    let mut spec = job_rules::validate(&draft, tenant.tier, now, Some(&old.spec), "")?;
+    job_rules::seal(&state, tenant.org_id, &mut spec, Some(&old.spec)).await?;
     job_rules::ensure_channels(&mut *tx, tenant.org_id, &draft, &spec).await?;
     let job = job_rules::apply_update(&mut tx, &old, &spec, now).await?;
     tx.commit().await?;

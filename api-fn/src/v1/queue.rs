@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::execution_schema::ExecutionView;
-use super::runs::{enqueue_spec, ensure_quota};
+use super::runs::{Adding, enqueue_spec, ensure_quota};
 use super::extract::{IdempotencyKey, RawJson};
 use super::idempotent;
 use super::instants::check_instant;
@@ -79,14 +79,15 @@ pub async fn enqueue(State(state): State<AppState>, tenant: Tenant, key: Idempot
         ..JobDraft::default()
     };
     // The instant was checked above; validating "as of" just before it leaves the field rules.
-    let spec = domain::job::validate(&draft, tenant.tier, at - TimeDelta::microseconds(1))
+    let mut spec = domain::job::validate(&draft, tenant.tier, at - TimeDelta::microseconds(1))
         .map_err(|errors| Problem::from_validation(&errors, ""))?;
+    super::job_rules::seal(&state, tenant.org_id, &mut spec, None).await?;
 
     let mut tx = state.pool.begin().await?;
     if let Some(replay) = idempotent::begin(&mut tx, &tenant, &key, &idempotent::fingerprint("POST", "/api/v1/queue", &body.0)).await? {
         return Ok(replay);
     }
-    ensure_quota(&mut tx, &tenant, now, spec.body.as_ref().map_or(0, |b| b.as_str().len())).await?;
+    ensure_quota(&mut tx, &tenant, now, Adding::one(spec.body.as_ref().map_or(0, |b| b.as_str().len()))).await?;
     let priority = domain::priority::priority(tenant.tier, None);
     let execution = enqueue_spec(&mut tx, &tenant, None, Source::Queue, at, priority, &spec).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;

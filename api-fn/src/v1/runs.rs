@@ -15,27 +15,47 @@ pub fn next_month(now: DateTime<Utc>) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(now)
 }
 
-/// Refuses a new run of `body_bytes` when the organization has used its monthly executions,
-/// counting the runs it already has waiting (each will be charged when it is sent: a run
-/// enqueued reserves its share of the quota, and gives it back if cancelled), or when its
-/// waiting runs reach the plan's cap in number or in stored bytes.
-pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTime<Utc>, body_bytes: usize) -> Result<(), Problem> {
+/// Runs a transaction is about to add: how many, with how many request-body bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Adding {
+    pub runs: i64,
+    pub bytes: usize,
+}
+
+impl Adding {
+    /// One run with a body of `bytes`.
+    pub fn one(bytes: usize) -> Adding {
+        Adding { runs: 1, bytes }
+    }
+
+    /// Nothing more: the transaction already wrote its runs (a bulk redelivery checks after).
+    pub const WRITTEN: Adding = Adding { runs: 0, bytes: 0 };
+}
+
+/// Refuses `adding` when the organization would pass its monthly executions, counting the runs
+/// it already has waiting (each will be charged when it is sent: a run enqueued reserves its
+/// share of the quota, and gives it back if cancelled), or its plan's cap on waiting runs in
+/// number or in stored bytes. It first takes the organization's enqueue lock for the rest of the
+/// transaction, so concurrent enqueues count one after the other and cannot together pass a cap
+/// that each alone respects.
+pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTime<Utc>, adding: Adding) -> Result<(), Problem> {
     let limits = tenant.tier.limits();
-    let pending = store::usage::pending(&mut *conn, tenant.org_id, i64::from(limits.max_pending_runs)).await?;
-    if pending.runs >= i64::from(limits.max_pending_runs) {
+    store::usage::lock_enqueues(&mut *conn, tenant.org_id).await?;
+    let pending = store::usage::pending(&mut *conn, tenant.org_id, i64::from(limits.max_pending_runs) + 1).await?;
+    if pending.runs + adding.runs > i64::from(limits.max_pending_runs) {
         return Err(Problem::pending_limit(tenant.tier, format!(
             "this organization has {} runs waiting to be delivered, the most the {} plan allows; enqueue more once some have been sent",
             limits.max_pending_runs, tenant.tier.display_name()
         )));
     }
-    if pending.bytes.saturating_add(body_bytes as i64) > limits.max_pending_bytes as i64 {
+    if pending.bytes.saturating_add(adding.bytes as i64) > limits.max_pending_bytes as i64 {
         return Err(Problem::pending_limit(tenant.tier, format!(
             "the runs waiting to be delivered hold {} MiB of request bodies, and this one would pass the {} MiB the {} plan allows; enqueue it once some have been sent",
             pending.bytes / (1024 * 1024), limits.max_pending_bytes / (1024 * 1024), tenant.tier.display_name()
         )));
     }
     let used = store::usage::month(&mut *conn, tenant.org_id, now).await?;
-    if used.executions + pending.runs >= i64::from(limits.monthly_executions) {
+    if used.executions + pending.runs + adding.runs > i64::from(limits.monthly_executions) {
         return Err(Problem::quota_exceeded(tenant.tier, limits.monthly_executions, next_month(now)));
     }
     Ok(())

@@ -54,8 +54,9 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant) -> Result<Json<
     security(("api_key" = [])))]
 pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<(StatusCode, Json<RotatedSecret>), Problem> {
     let overlap = q.overlap()?;
+    let key = state.keyring.org_key(&state.pool, tenant.org_id).await?;
     let mut tx = state.pool.begin().await?;
-    let (id, secret, previous_expire_at) = crate::credentials::rotate_signing_secret(&mut tx, tenant.org_id, domain::audit::Actor::ApiKey(tenant.key_id), overlap).await?;
+    let (id, secret, previous_expire_at) = crate::credentials::rotate_signing_secret(&mut tx, tenant.org_id, &key, domain::audit::Actor::ApiKey(tenant.key_id), overlap).await?;
     tx.commit().await?;
     let now = Utc::now();
     Ok((StatusCode::CREATED, Json(RotatedSecret { id, secret, created_at: now, previous_expire_at })))

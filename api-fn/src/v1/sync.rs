@@ -99,7 +99,8 @@ pub async fn sync(
         let key = draft.key.clone().unwrap_or_default();
         let previous = by_key.get(key.as_str()).map(|j| &j.spec);
         match job_rules::validate(draft, org.tier, now, previous, &format!("jobs[{i}].")) {
-            Ok(spec) => {
+            Ok(mut spec) => {
+                job_rules::seal(&state, tenant.org_id, &mut spec, previous).await?;
                 if !spec.alerts.channel_ids().is_empty() {
                     listing_channels.push((draft, spec.clone(), format!("jobs[{i}].")));
                 }

@@ -71,7 +71,7 @@ impl Api {
     }
 
     pub async fn org(&self, slug: &str, tier: Tier) -> Provisioned {
-        create_organization(&self.pool, &NewOrganization { name: slug, slug, tier, key_name: "test" }).await.unwrap()
+        create_organization(&self.pool, &self.state.keyring, &NewOrganization { name: slug, slug, tier, key_name: "test" }).await.unwrap()
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {

@@ -44,7 +44,8 @@ pub async fn org(pool: &PgPool) -> Uuid {
     let org = store::organizations::insert(pool, "Bench", &format!("bench{}", &Uuid::new_v4().simple().to_string()[..8]), domain::tier::Tier::Pro)
         .await
         .unwrap();
-    store::signing_secrets::insert(pool, org.id, SECRET).await.unwrap();
+    let key = store::keyring::Keyring::development().org_key(pool, org.id).await.unwrap();
+    store::signing_secrets::insert(pool, org.id, &key, SECRET).await.unwrap();
     org.id
 }
 

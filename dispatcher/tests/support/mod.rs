@@ -82,7 +82,8 @@ pub async fn start(pool: &PgPool, clock: SharedClock, adjust: impl FnOnce(&mut D
 pub async fn org(pool: &PgPool, tier: domain::tier::Tier) -> Uuid {
     let slug = format!("o{}", &Uuid::new_v4().simple().to_string()[..12]);
     let org = store::organizations::insert(pool, "Test org", &slug, tier).await.unwrap();
-    store::signing_secrets::insert(pool, org.id, SECRET).await.unwrap();
+    let key = store::keyring::Keyring::development().org_key(pool, org.id).await.unwrap();
+    store::signing_secrets::insert(pool, org.id, &key, SECRET).await.unwrap();
     org.id
 }
 

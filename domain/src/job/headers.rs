@@ -159,6 +159,12 @@ impl JobHeaders {
         self.0.is_empty()
     }
 
+    /// Seals every credential's value not sealed yet: `seal` gets the header's name, its plain
+    /// value and the hint its mask shows (see [`crate::sealed`]).
+    pub fn seal_secrets(&mut self, seal: impl FnMut(&str, &str, &str) -> String) {
+        seal_secret_values(&mut self.0, seal);
+    }
+
     /// The value of `name`, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.iter()
@@ -207,6 +213,10 @@ fn check_name(name: &str, seen: &[String]) -> Result<String, HeaderError> {
 }
 
 fn check_value(name: &str, value: &str) -> Result<(), HeaderError> {
+    // a credential sealed at rest (a stored job read back, or a masked value written back)
+    if crate::sealed::is_sealed(value) && is_secret_header(name) {
+        return Ok(());
+    }
     let display_name = || {
         if name.is_empty() || name.len() > JobHeaders::MAX_NAME_BYTES {
             "this header".to_owned()
@@ -292,6 +302,10 @@ pub fn is_secret_header(name: &str) -> bool {
 /// What is shown instead of a secret header value: stars, and the last four characters of a long
 /// value (so two keys can be told apart), never enough to use it.
 pub fn mask(value: &str) -> String {
+    // a sealed value carries the hint its plain text would show
+    if let Some(hint) = crate::sealed::hint(value) {
+        return format!("{MASK_PREFIX}{hint}");
+    }
     let chars: Vec<char> = value.chars().collect();
     if chars.len() >= 16 {
         format!("{MASK_PREFIX}{}", chars[chars.len() - 4..].iter().collect::<String>())
@@ -311,6 +325,17 @@ pub fn shown_value(name: &str, value: &str) -> String {
 /// Headers as shown to people: secret values masked.
 pub fn shown(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers.iter().map(|(n, v)| (n.clone(), shown_value(n, v))).collect()
+}
+
+/// Seals the value of every credential header in `headers` not sealed yet, as
+/// [`JobHeaders::seal_secrets`] does (for headers stored outside a job, e.g. a queued call's).
+pub fn seal_secret_values(headers: &mut [(String, String)], mut seal: impl FnMut(&str, &str, &str) -> String) {
+    for (name, value) in headers {
+        if is_secret_header(name) && !crate::sealed::is_sealed(value) {
+            let shown = mask(value);
+            *value = seal(name, value, &shown[MASK_PREFIX.len()..]);
+        }
+    }
 }
 
 /// Puts the stored value back wherever `input` repeats the masked value of a secret header it

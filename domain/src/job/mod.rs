@@ -35,6 +35,6 @@ pub use fields::{
     CompletionWindow, CompletionWindowError, JobBody, JobBodyError, JobKey, JobKeyError, JobName,
     JobNameError, TimeoutError, TimeoutSecs,
 };
-pub use headers::{HeaderError, HeaderInput, HeadersInput, JobHeaders, MASK_PREFIX, is_secret_header, mask, shown as shown_headers, shown_value, unmask};
+pub use headers::{HeaderError, HeaderInput, HeadersInput, JobHeaders, MASK_PREFIX, is_secret_header, mask, seal_secret_values, shown as shown_headers, shown_value, unmask};
 pub use run_policies::{CatchUp, CatchUpCap, CatchUpError, CatchUpInput, CatchUpMode, Overlap};
 pub use target::{HttpMethod, HttpMethodError, TargetUrl, TargetUrlError};

@@ -115,6 +115,7 @@ pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) {
 pub async fn stack(pool: &PgPool) -> (api_fn::provision::Provisioned, Api, dispatcher::Dispatcher) {
     let org = api_fn::provision::create_organization(
         pool,
+        &store::keyring::Keyring::development(),
         &api_fn::provision::NewOrganization { name: "E2E", slug: "e2e", tier: Tier::Pro, key_name: "e2e" },
     )
     .await
