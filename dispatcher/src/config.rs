@@ -39,6 +39,9 @@ pub struct DispatcherConfig {
     pub prefetch: Duration,
     /// `PRIKKE_PREFETCH_MAX`: most claimed runs a worker holds (waiting or in flight).
     pub prefetch_max: usize,
+    /// `PRIKKE_PREFETCH_BYTES`: most request-body bytes (plus 1 KiB per run) of the runs a worker
+    /// holds; claims stop at it, so a burst of large bodies is held a part at a time.
+    pub prefetch_bytes: usize,
     /// `PRIKKE_POLL_MS`: longest the claim loop sleeps without a wake-up.
     pub poll: Duration,
     /// `PRIKKE_MISSED_GRACE_SECS`: an occurrence later than this is "missed" (catch-up policy).
@@ -108,6 +111,7 @@ impl DispatcherConfig {
             lookahead: Duration::from_secs(5),
             prefetch: Duration::from_millis(1000),
             prefetch_max: 20_000,
+            prefetch_bytes: 64 * 1024 * 1024,
             poll: Duration::from_millis(500),
             missed_grace: Duration::from_secs(60),
             lease_margin: Duration::from_secs(30),
@@ -185,6 +189,7 @@ impl DispatcherConfig {
         number("PRIKKE_LOOKAHEAD_MS", 100, 60_000, &mut |n| c.lookahead = Duration::from_millis(n));
         number("PRIKKE_PREFETCH_MS", 0, 10_000, &mut |n| c.prefetch = Duration::from_millis(n));
         number("PRIKKE_PREFETCH_MAX", 1, 1_000_000, &mut |n| c.prefetch_max = n as usize);
+        number("PRIKKE_PREFETCH_BYTES", 1024 * 1024, 64 * 1024 * 1024 * 1024, &mut |n| c.prefetch_bytes = n as usize);
         number("PRIKKE_POLL_MS", 10, 60_000, &mut |n| c.poll = Duration::from_millis(n));
         number("PRIKKE_MISSED_GRACE_SECS", 1, 86_400, &mut |n| c.missed_grace = Duration::from_secs(n));
         number("PRIKKE_LEASE_MARGIN_SECS", 5, 3_600, &mut |n| c.lease_margin = Duration::from_secs(n));

@@ -211,6 +211,8 @@ impl Dispatcher {
             limit,
             held: Arc::new(tokio::sync::Semaphore::new(config.prefetch_max)),
             held_capacity: config.prefetch_max,
+            held_bytes: Arc::new(tokio::sync::Semaphore::new(config.prefetch_bytes / 1024)),
+            held_bytes_capacity: config.prefetch_bytes / 1024,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
             completion_base: format!("{}/ping/c/", config.alerts.public_url).into(),

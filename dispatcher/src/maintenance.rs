@@ -120,22 +120,19 @@ pub async fn leader_chores(
 /// leadership), job header values that a release before encryption stored in plain text.
 /// Bounded batches; stops early on shutdown.
 pub async fn key_upkeep(pool: &PgPool, keyring: &store::keyring::Keyring, jobs: bool, shutdown: &CancellationToken) -> Result<(), store::StoreError> {
-    let mut rewrapped = 0;
-    loop {
-        let n = keyring.rewrap(pool, KEY_BATCH).await?;
-        rewrapped += n;
-        if n == 0 || shutdown.is_cancelled() {
-            break;
+    // batches until one finds nothing left to do
+    async fn drain<F: std::future::Future<Output = Result<u64, store::StoreError>>>(shutdown: &CancellationToken, mut batch: impl FnMut() -> F) -> Result<u64, store::StoreError> {
+        let mut total = 0;
+        loop {
+            let n = batch().await?;
+            total += n;
+            if n == 0 || shutdown.is_cancelled() {
+                return Ok(total);
+            }
         }
     }
-    let mut secrets = 0;
-    loop {
-        let n = keyring.seal_plain_secrets(pool, KEY_BATCH).await?;
-        secrets += n;
-        if n == 0 || shutdown.is_cancelled() {
-            break;
-        }
-    }
+    let rewrapped = drain(shutdown, || keyring.rewrap(pool, KEY_BATCH)).await?;
+    let secrets = drain(shutdown, || keyring.seal_plain_secrets(pool, KEY_BATCH)).await?;
     let mut headers = 0;
     let mut after = None;
     while jobs && !shutdown.is_cancelled() {

@@ -75,6 +75,9 @@ pub struct Ctx {
     /// Claimed runs not yet reported (waiting for their instant or in flight).
     pub held: Arc<tokio::sync::Semaphore>,
     pub held_capacity: usize,
+    /// The request-body KiB (plus one per run) the held runs may weigh (`PRIKKE_PREFETCH_BYTES`).
+    pub held_bytes: Arc<tokio::sync::Semaphore>,
+    pub held_bytes_capacity: usize,
     /// Stop claiming; runs not yet started are handed back.
     pub shutdown: CancellationToken,
     /// Stop waiting for in-flight deliveries; they are handed back too.
@@ -139,10 +142,18 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
                 p = ctx.held.clone().acquire_owned() => { drop(p); continue }
             }
         }
+        let free_kib = ctx.held_bytes.available_permits();
+        if free_kib == 0 {
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => break,
+                p = ctx.held_bytes.clone().acquire_owned() => { drop(p); continue }
+            }
+        }
         let wanted = free.min(size.next());
         let now = ctx.clock.now();
         let horizon = now + chrono::Duration::from_std(settings.prefetch).unwrap_or_default();
-        let claimed = match claim(&ctx, now, horizon, wanted, settings.lease_margin).await {
+        let all_free = free_kib >= ctx.held_bytes_capacity;
+        let (claimed, cut) = match claim(&ctx, now, horizon, wanted, free_kib as i64, all_free, settings.lease_margin).await {
             Ok(c) => {
                 backoff = Duration::from_millis(100);
                 c
@@ -158,7 +169,16 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
             }
         };
         let got = claimed.len();
-        size.observe(wanted, got);
+        // a claim the byte budget cut short was not short of due runs
+        size.observe(wanted, if cut { wanted } else { got });
+        if got == 0 && cut {
+            // nothing more fits until held runs are reported: wait for the budget to grow
+            let more = (free_kib + 1).min(ctx.held_bytes_capacity) as u32;
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => break,
+                p = ctx.held_bytes.clone().acquire_many_owned(more) => { drop(p); continue }
+            }
+        }
         metrics::histogram!("prikke_claim_batch_size").record(got as f64);
         for row in claimed {
             let Ok(slot) = ctx.held.clone().try_acquire_owned() else {
@@ -166,10 +186,24 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
                 let _ = ctx.reports.send(Report::Release(row.id, row.attempt)).await;
                 continue;
             };
-            tracker.spawn(fire(ctx.clone(), row, slot));
+            // its weight, held until the run is reported (a run larger than the whole budget
+            // takes all of it); the claim took no more than is free, so this does not wait
+            let kib = store::dispatch::held_kib(row.body.as_ref().map_or(0, String::len) as i64).min(ctx.held_bytes_capacity as i64) as u32;
+            let bytes = match ctx.held_bytes.clone().try_acquire_many_owned(kib) {
+                Ok(p) => p,
+                Err(_) => tokio::select! {
+                    p = ctx.held_bytes.clone().acquire_many_owned(kib) => p.expect("the byte budget is never closed"),
+                    _ = ctx.shutdown.cancelled() => {
+                        let _ = ctx.reports.send(Report::Release(row.id, row.attempt)).await;
+                        drop(slot);
+                        continue;
+                    }
+                },
+            };
+            tracker.spawn(fire(ctx.clone(), row, slot, bytes));
         }
         metrics::gauge!("prikke_runs_held").set((ctx.held_capacity - ctx.held.available_permits()) as f64);
-        if got < wanted {
+        if got < wanted && !cut {
             ctx.limit.shrink_if_idle();
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => break,
@@ -184,11 +218,13 @@ async fn claim(
     now: DateTime<Utc>,
     horizon: DateTime<Utc>,
     wanted: usize,
+    budget_kib: i64,
+    first_anyway: bool,
     lease_margin: Duration,
-) -> Result<Vec<Claimed>, store::StoreError> {
+) -> Result<(Vec<Claimed>, bool), store::StoreError> {
     let margin = chrono::Duration::from_std(lease_margin).unwrap_or(chrono::Duration::seconds(30));
     let mut tx = ctx.pool.begin().await?;
-    let claimed = store::dispatch::claim(&mut tx, &ctx.me, now, horizon, wanted as i64, margin).await?;
+    let (claimed, cut) = store::dispatch::claim_within(&mut tx, &ctx.me, now, horizon, wanted as i64, budget_kib, first_anyway, margin).await?;
     tx.commit().await?;
     if !claimed.is_empty() {
         if let Err(e) = ctx.secrets.refresh(&ctx.pool, claimed.iter().map(|c| c.org_id), now).await {
@@ -199,11 +235,13 @@ async fn claim(
             return Err(e);
         }
     }
-    Ok(claimed)
+    Ok((claimed, cut))
 }
 
-/// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot.
-async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit) {
+/// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot, `bytes`
+/// its weight in the byte budget (both given back when the run is done).
+async fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSemaphorePermit) {
+    let _bytes = bytes;
     let now = ctx.clock.now();
     let secrets = ctx.secrets.get(row.org_id);
     // credential header values are stored sealed: opened here, for the request only

@@ -455,3 +455,31 @@ async fn sealed_credentials_are_opened_for_the_request_only(pool: PgPool) {
     d.shutdown().await;
     assert_eq!(receiver.received().len(), 1, "the run whose credential did not open was never sent");
 }
+
+/// A worker holds runs up to its byte budget (`PRIKKE_PREFETCH_BYTES`): a burst of large bodies
+/// is claimed a part at a time instead of all at once, and every run is still delivered once.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_burst_of_large_bodies_is_held_a_part_at_a_time(pool: PgPool) {
+    let gate = support::Gate::new();
+    let held = gate.clone();
+    let receiver = Receiver::start(move |_, _| Reply::held(200, &held)).await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(support::queue_with_timeout(&pool, org, &receiver.url("/big"), now, 1, 1, 30).await);
+    }
+    sqlx::query("UPDATE executions SET body = repeat('x', 256 * 1024)").execute(&pool).await.unwrap();
+    let d = support::start(&pool, shared(SystemClock), |c| c.prefetch_bytes = 1024 * 1024).await;
+    // 257 KiB each (body and overhead): three fit in 1 MiB; they reach the receiver, which holds
+    // them, and nothing more is claimed while they are held
+    assert_eq!(receiver.wait_for(3, Duration::from_secs(10)).await.len(), 3);
+    let running: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'running'").fetch_one(&pool).await.unwrap();
+    assert_eq!(running, 3, "only what fits the budget is claimed");
+    gate.open();
+    for id in ids {
+        assert_eq!(support::wait_final(&pool, id, Duration::from_secs(20)).await.status.to_string(), "success");
+    }
+    assert_eq!(receiver.received().len(), 12, "each delivered once");
+    d.shutdown().await;
+}

@@ -56,6 +56,8 @@ struct Unrunnable {
 
 #[derive(sqlx::FromRow)]
 struct ClaimedRow {
+    /// How many runs the claim found due (the same in every row).
+    due: i64,
     id: Uuid,
     org_id: Uuid,
     job_id: Option<Uuid>,
@@ -144,23 +146,44 @@ pub fn usage_month(now: DateTime<Utc>) -> NaiveDate {
     NaiveDate::from_ymd_opt(now.year(), now.month(), 1).expect("first of the month exists")
 }
 
-/// The claim: pick by `executions_due_idx` (skipping rows other workers hold), lease the picked
-/// rows by primary key, return them with their organization's tier.
-pub(crate) const CLAIM_SQL: &str = "WITH picked AS (
-         SELECT id FROM executions
+/// The claim, in one statement: pick the due runs in claim order by `executions_due_idx`
+/// (skipping rows other workers hold), weigh them (their request-body length as stored, without
+/// reading a body kept out of line, plus [`RUN_OVERHEAD_BYTES`], in whole KiB: [`held_kib`]),
+/// keep those whose running weight stays within `$6` KiB (or the first, when `$7`), lease them by
+/// primary key and return them with their organization's tier and how many were due (`$4` at
+/// most). The window sorts only the picked rows (at most `$4`), in memory.
+pub(crate) const CLAIM_SQL: &str = "WITH locked AS MATERIALIZED (
+         SELECT id, priority, run_at, ((coalesce(octet_length(body), 0) + 2047) / 1024)::bigint AS kib FROM executions
           WHERE status = 'pending' AND run_at <= $3
           ORDER BY priority DESC, run_at
           LIMIT $4
           FOR UPDATE SKIP LOCKED
+     ), weighed AS (
+         SELECT id, sum(kib) OVER w AS upto, row_number() OVER w AS n FROM locked
+         WINDOW w AS (ORDER BY priority DESC, run_at, id)
      )
      UPDATE executions e
         SET status = 'running', attempt = e.attempt + 1, leased_by = $1,
             lease_expires_at = greatest(e.run_at, $2) + make_interval(secs => e.timeout_secs) + $5
        FROM organizations o
-      WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) AND o.id = e.org_id
+      WHERE e.id = ANY(ARRAY(SELECT id FROM weighed WHERE upto <= $6 OR (n = 1 AND $7))) AND o.id = e.org_id
      RETURNING e.id, e.org_id, e.job_id, e.source, e.message_id, e.method, e.url, e.headers, e.body,
                e.timeout_secs, e.attempt, e.max_attempts, e.retry_base_delay_secs, e.retry_max_delay_secs,
-               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token, e.lease_expires_at";
+               e.scheduled_for, e.run_at, e.priority, e.skip_if_running, o.tier, e.completion_token, e.lease_expires_at,
+               (SELECT count(*) FROM locked) AS due";
+
+/// The weight of the first run due, when a claim within a budget found none that fits.
+const FIRST_DUE_KIB_SQL: &str = "SELECT ((coalesce(octet_length(body), 0) + 2047) / 1024)::bigint FROM executions
+          WHERE status = 'pending' AND run_at <= $1 ORDER BY priority DESC, run_at LIMIT 1";
+
+/// What a held run weighs against a worker's byte budget beyond its request body: the run's
+/// other fields and its task.
+pub const RUN_OVERHEAD_BYTES: i64 = 1024;
+
+/// What a held run with a request body of `body_bytes` weighs, in whole KiB.
+pub fn held_kib(body_bytes: i64) -> i64 {
+    (body_bytes.max(0) + RUN_OVERHEAD_BYTES + 1023) / 1024
+}
 
 /// Claims up to `limit` pending executions with `run_at <= horizon` (highest priority first, then
 /// most overdue), leasing them to `me` until `max(run_at, now) + timeout + lease_margin`.
@@ -178,6 +201,23 @@ pub async fn claim(
     limit: i64,
     lease_margin: chrono::Duration,
 ) -> StoreResult<Vec<Claimed>> {
+    Ok(claim_within(tx, me, now, horizon, limit, i64::MAX, true, lease_margin).await?.0)
+}
+
+/// [`claim`] within a budget: runs are taken in claim order while their weight ([`held_kib`])
+/// adds up to at most `budget_kib`; when not even the first fits, it is taken anyway if
+/// `first_anyway` (a worker holding nothing must not leave a run larger than its whole budget
+/// behind). Also says whether the budget cut the claim short (more runs were due).
+pub async fn claim_within(
+    tx: &mut PgConnection,
+    me: &str,
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    limit: i64,
+    budget_kib: i64,
+    first_anyway: bool,
+    lease_margin: chrono::Duration,
+) -> StoreResult<(Vec<Claimed>, bool)> {
     let rows: Vec<ClaimedRow> = sqlx::query_as(CLAIM_SQL)
         // Planned afresh every time (an unnamed statement), never from a cached generic plan: one
         // made while the queue was empty costs every index the same, and picked a full scan of
@@ -188,8 +228,20 @@ pub async fn claim(
         .bind(horizon)
         .bind(limit)
         .bind(lease_margin)
+        .bind(budget_kib)
+        .bind(first_anyway)
         .fetch_all(&mut *tx)
         .await?;
+    let cut = match rows.first() {
+        Some(first) => first.due > rows.len() as i64,
+        // none fitted, or none was due (or every due run was another worker's): cut short only
+        // when the first due run is heavier than the budget
+        None if !first_anyway => {
+            let first: Option<i64> = sqlx::query_scalar(FIRST_DUE_KIB_SQL).bind(horizon).fetch_optional(&mut *tx).await?;
+            first.is_some_and(|kib| kib > budget_kib)
+        }
+        None => false,
+    };
     let mut claimed = Vec::with_capacity(rows.len());
     let mut unrunnable = Vec::new();
     for row in rows {
@@ -202,7 +254,7 @@ pub async fn claim(
         fail_unrunnable(tx, me, unrunnable, now).await?;
     }
     if claimed.is_empty() {
-        return Ok(claimed);
+        return Ok((claimed, cut));
     }
     // RETURNING does not keep the pick's order; restore it (the quota skips the tail).
     claimed.sort_by(|a: &Claimed, b: &Claimed| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
@@ -210,7 +262,7 @@ pub async fn claim(
     if !over.is_empty() {
         claimed.retain(|c| !over.contains(&c.id));
     }
-    Ok(claimed)
+    Ok((claimed, cut))
 }
 
 /// Records claimed runs that must not be sent as failed (with their alert, as any final failure).

@@ -27,7 +27,7 @@ pub mod materialise;
 pub mod outcomes;
 pub mod retention;
 
-pub use claim::{Claimed, MIN_ATTEMPTS_AFTER_LOST_WORKER, Rescued, attempt_cap, claim, extend_lease, release, rescue_expired};
+pub use claim::{Claimed, MIN_ATTEMPTS_AFTER_LOST_WORKER, RUN_OVERHEAD_BYTES, Rescued, attempt_cap, claim, claim_within, held_kib, extend_lease, release, rescue_expired};
 pub use inspect::{previous_still_running, queue_depth};
 pub use materialise::{DueJob, PlannedRun, advance_cursors, insert_runs, lock_due_jobs, next_cursor};
 pub use outcomes::{AttemptRecord, Finished, Outcome, RecordReport, record};

@@ -96,6 +96,36 @@ async fn claim_takes_due_rows_by_priority_then_most_overdue(pool: PgPool) {
     assert_eq!(lease, now + Duration::seconds(5 + 30 + 30), "lease runs from run_at, not from the claim");
 }
 
+/// A claim within a byte budget takes runs in claim order while they fit, says when it stopped
+/// short, and takes a run larger than the whole budget only when asked to.
+#[sqlx::test(migrator = "crate::MIGRATOR")]
+async fn a_claim_stays_within_its_byte_budget(pool: PgPool) {
+    let o = org(&pool, "o", Tier::Pro).await;
+    let now = t0();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(enqueue(&pool, o, now - Duration::seconds(10 - i), 100).await);
+    }
+    sqlx::query("UPDATE executions SET body = repeat('x', 100 * 1024)").execute(&pool).await.unwrap();
+    let within = |budget_kib: i64, first_anyway: bool| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            let (c, cut) = claim_within(&mut tx, ME, now, now, 10, budget_kib, first_anyway, Duration::seconds(30)).await.unwrap();
+            tx.commit().await.unwrap();
+            (c.into_iter().map(|c| c.id).collect::<Vec<_>>(), cut)
+        }
+    };
+    // 101 KiB each: two fit in 250 KiB, the third would make 303
+    assert_eq!(held_kib(100 * 1024), 101);
+    assert_eq!(within(250, false).await, (ids[..2].to_vec(), true));
+    assert_eq!(within(100, false).await, (vec![], true), "none fits");
+    assert_eq!(within(100, true).await, (vec![ids[2]], true), "one larger than the budget, when asked");
+    assert_eq!(within(i64::MAX, false).await, (ids[3..].to_vec(), false));
+    assert_eq!(within(100, false).await, (vec![], false), "nothing due is not a budget cut");
+    assert_eq!(status_of(&pool, ids[2]).await.0, "running");
+}
+
 #[sqlx::test(migrator = "crate::MIGRATOR")]
 async fn concurrent_claims_never_share_a_row(pool: PgPool) {
     let o = org(&pool, "o", Tier::Pro).await;
@@ -455,21 +485,26 @@ async fn on_a_queue_session_the_claim_plan_ignores_stale_statistics(pool: PgPool
 
     let options = pool.connect_options().as_ref().clone().options(crate::pool::QUEUE_SESSION.iter().copied());
     let mut conn = options.connect().await.unwrap();
-    let sql = format!("EXPLAIN {}", claim::CLAIM_SQL);
-    let plan: Vec<String> = sqlx::query_scalar(&sql)
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {}", claim::CLAIM_SQL))
         .bind(ME)
         .bind(t0())
         .bind(t0())
         .bind(200_i64)
         .bind(Duration::seconds(30))
+        .bind(1_000_000_i64)
+        .bind(true)
         .fetch_all(&mut conn)
         .await
         .unwrap();
     let plan = plan.join("\n");
     assert!(plan.contains("Index Scan using executions_due_idx"), "the pick walks the due index in order:\n{plan}");
     assert!(plan.contains("executions_pkey"), "the picked rows are found by primary key:\n{plan}");
-    for bad in ["Sort", "Seq Scan", "Bitmap", "Hash Join", "Merge Join"] {
+    for bad in ["Seq Scan", "Bitmap", "Hash Join", "Merge Join"] {
         assert!(!plan.contains(bad), "{bad} in the claim plan:\n{plan}");
+    }
+    // the only sort is the weighing window's, over the picked rows
+    for line in plan.lines().filter(|l| l.contains("Sort Key")) {
+        assert!(line.contains("Sort Key: locked"), "a sort of more than the picked rows:\n{plan}");
     }
     conn.close().await.unwrap();
 }
