@@ -1,7 +1,9 @@
-//! Starting runs on demand, shared by the handlers that do (trigger, redelivery, queue): the
-//! monthly quota check, and the enqueue of a validated spec as a pending execution.
+//! Starting runs on demand, shared by the handlers that do (trigger, redelivery, queue) and by
+//! the dashboard's buttons: the monthly quota check, the enqueue of a validated spec as a
+//! pending execution, a job's run now, and one execution's redelivery.
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
+use domain::tier::Tier;
 use sqlx::PgConnection;
 use store::executions::Source;
 use uuid::Uuid;
@@ -20,23 +22,29 @@ pub fn next_month(now: DateTime<Utc>) -> DateTime<Utc> {
 /// enqueued reserves its share of the quota, and gives it back if cancelled), or when its
 /// waiting runs reach the plan's cap in number or in stored bytes.
 pub async fn ensure_quota(conn: &mut PgConnection, tenant: &Tenant, now: DateTime<Utc>, body_bytes: usize) -> Result<(), Problem> {
-    let limits = tenant.tier.limits();
-    let pending = store::usage::pending(&mut *conn, tenant.org_id, i64::from(limits.max_pending_runs)).await?;
+    ensure_org_quota(conn, tenant.org_id, tenant.tier, now, body_bytes).await
+}
+
+/// [`ensure_quota`] for an organization on `tier`, whoever acts for it (an API key, or a member
+/// in the dashboard).
+pub async fn ensure_org_quota(conn: &mut PgConnection, org_id: Uuid, tier: Tier, now: DateTime<Utc>, body_bytes: usize) -> Result<(), Problem> {
+    let limits = tier.limits();
+    let pending = store::usage::pending(&mut *conn, org_id, i64::from(limits.max_pending_runs)).await?;
     if pending.runs >= i64::from(limits.max_pending_runs) {
-        return Err(Problem::pending_limit(tenant.tier, format!(
+        return Err(Problem::pending_limit(tier, format!(
             "this organization has {} runs waiting to be delivered, the most the {} plan allows; enqueue more once some have been sent",
-            limits.max_pending_runs, tenant.tier.display_name()
+            limits.max_pending_runs, tier.display_name()
         )));
     }
     if pending.bytes.saturating_add(body_bytes as i64) > limits.max_pending_bytes as i64 {
-        return Err(Problem::pending_limit(tenant.tier, format!(
+        return Err(Problem::pending_limit(tier, format!(
             "the runs waiting to be delivered hold {} MiB of request bodies, and this one would pass the {} MiB the {} plan allows; enqueue it once some have been sent",
-            pending.bytes / (1024 * 1024), limits.max_pending_bytes / (1024 * 1024), tenant.tier.display_name()
+            pending.bytes / (1024 * 1024), limits.max_pending_bytes / (1024 * 1024), tier.display_name()
         )));
     }
-    let used = store::usage::month(&mut *conn, tenant.org_id, now).await?;
+    let used = store::usage::month(&mut *conn, org_id, now).await?;
     if used.executions + pending.runs >= i64::from(limits.monthly_executions) {
-        return Err(Problem::quota_exceeded(tenant.tier, limits.monthly_executions, next_month(now)));
+        return Err(Problem::quota_exceeded(tier, limits.monthly_executions, next_month(now)));
     }
     Ok(())
 }
@@ -53,6 +61,26 @@ pub async fn enqueue_spec(
     spec: &domain::job::JobSpec,
 ) -> Result<store::executions::Execution, Problem> {
     Ok(store::executions::enqueue_spec(tx, Uuid::now_v7(), tenant.org_id, job_id, source, at, priority, spec).await?)
+}
+
+/// Runs a stored job now (the API's trigger and the dashboard's button): the quota checked,
+/// then a one-off at the plan's one-off priority, since someone is waiting for it and no next
+/// occurrence makes up for it.
+pub async fn trigger_job(tx: &mut PgConnection, org_id: Uuid, tier: Tier, job: &store::jobs::Job, now: DateTime<Utc>) -> Result<store::executions::Execution, Problem> {
+    ensure_org_quota(&mut *tx, org_id, tier, now, job.spec.body.as_ref().map_or(0, |b| b.as_str().len())).await?;
+    let priority = domain::priority::priority(tier, None);
+    Ok(store::executions::enqueue_spec(&mut *tx, Uuid::now_v7(), org_id, Some(job.id), Source::Manual, now, priority, &job.spec).await?)
+}
+
+/// Delivers a finished execution's message again (same `webhook-id`, request and retry policy)
+/// as a new execution due now; 404 for another organization's, 409 while it is not finished.
+pub async fn redeliver_one(tx: &mut PgConnection, org_id: Uuid, tier: Tier, id: Uuid, now: DateTime<Utc>) -> Result<store::executions::Execution, Problem> {
+    let original = store::executions::get(&mut *tx, org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
+    if !original.status.is_final() {
+        return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
+    }
+    ensure_org_quota(&mut *tx, org_id, tier, now, original.body.as_deref().map_or(0, str::len)).await?;
+    store::executions::redeliver(&mut *tx, org_id, id, Uuid::now_v7(), now).await?.ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))
 }
 
 #[cfg(test)]
