@@ -1,0 +1,302 @@
+//! The dashboard's pages through the real router with a cookie-keeping client: the start page's
+//! counts, failures, usage and chart; the job form's presets, preview and the plan's rules; a
+//! job's actions (run now, pause, resume, delete after asking); an execution's request (secrets
+//! masked), response and attempts, and its redelivery; the organization-wide history and its
+//! filters; monitors; and every route answering 404 for another organization's ids.
+
+mod support;
+#[path = "support/web.rs"]
+mod web;
+
+use api_fn::{AppState, router};
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use sqlx::PgPool;
+use store::executions::{NewExecution, Source};
+use uuid::Uuid;
+use web::{Page, Web, link_in_mail};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser signed in as `email`, owner of a new organization `org`; returns its id too.
+async fn owner(pool: &PgPool, email: &str, org: &str) -> (Web, Uuid) {
+    let mut w = Web::new(router(AppState::new(pool.clone(), support::config(&[]))));
+    let done = w.submit("/app/signup", "/app/signup", &[("email", email), ("password", PASSWORD)]).await;
+    assert!(done.contains("Check your e-mail"), "{}", done.html);
+    let link = link_in_mail(pool, email, "/app/confirm/").await;
+    assert_eq!(w.submit(&link, &link, &[]).await.status, StatusCode::SEE_OTHER);
+    let made = w.submit("/app/welcome", "/app/orgs", &[("name", org)]).await;
+    assert_eq!(made.location(), Some("/app"));
+    let id = sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1").bind(org).fetch_one(pool).await.unwrap();
+    (w, id)
+}
+
+async fn pro(pool: &PgPool, org: Uuid) {
+    sqlx::query("UPDATE organizations SET tier = 'pro' WHERE id = $1").bind(org).execute(pool).await.unwrap();
+}
+
+/// Creates a job through the form; returns its id.
+async fn create_job(w: &mut Web, fields: &[(&str, &str)]) -> Uuid {
+    let mut all = vec![("intent", "create")];
+    all.extend_from_slice(fields);
+    let made = w.submit("/app/jobs/new", "/app/jobs/new", &all).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    let to = made.location().unwrap();
+    assert!(to.ends_with("?done=created"), "{to}");
+    to.trim_start_matches("/app/jobs/").trim_end_matches("?done=created").parse().unwrap()
+}
+
+/// Records a finished run of `job` as the dispatcher would.
+async fn finished(pool: &PgPool, org: Uuid, job: Option<Uuid>, status: &str, code: Option<i16>, error: Option<&str>, ago: Duration) -> Uuid {
+    let id = Uuid::now_v7();
+    let headers = vec![("Authorization".to_owned(), "Bearer super-secret-token-1234".to_owned()), ("X-Trace".to_owned(), "t-1".to_owned())];
+    store::executions::enqueue(pool, &NewExecution {
+        id, org_id: org, job_id: job, source: Source::Manual, scheduled_for: Utc::now() - ago, priority: 40, max_attempts: 3, retry_base_delay_secs: 10,
+        retry_max_delay_secs: 60, message_id: id, method: "POST", url: "https://example.com/hook", headers: &headers, body: Some("{\"n\":1}"),
+        timeout_secs: 30, redelivery_of: None, completion_window_secs: None,
+    })
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE executions SET status = $2, attempt = 2, started_at = scheduled_for, finished_at = scheduled_for, duration_ms = 87, response_status = $3,
+                response_headers = '[[\"Content-Type\", \"text/plain\"], [\"Set-Cookie\", \"session=abcdefghijklmnopqrstuvwxyz\"]]', response_body = 'the receiver said no', error = $4
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(code)
+    .bind(error)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO execution_attempts (execution_id, attempt, status, started_at, finished_at, duration_ms, response_status, error) VALUES ($1, 1, 'failed', now(), now(), 41, 503, 'first try: 503')")
+        .bind(id)
+        .execute(pool)
+        .await
+        .unwrap();
+    id
+}
+
+fn ok(p: &Page) {
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn home_shows_counts_failures_upcoming_usage_and_chart(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let empty = w.get("/app").await;
+    ok(&empty);
+    assert!(empty.contains("No jobs yet") && empty.contains("/app/jobs/new"), "an empty state that says what to do: {}", empty.html);
+    let job = create_job(&mut w, &[("name", "Nightly report"), ("url", "https://example.com/hook"), ("kind", "hourly"), ("minute", "0")]).await;
+    finished(&pool, org, Some(job), "success", Some(200), None, Duration::minutes(30)).await;
+    finished(&pool, org, Some(job), "failed", Some(500), Some("HTTP 500 from the endpoint"), Duration::minutes(20)).await;
+    finished(&pool, org, None, "timeout", None, Some("no answer within 30 s"), Duration::minutes(10)).await;
+    finished(&pool, org, Some(job), "success", Some(200), None, Duration::hours(30)).await;
+
+    let home = w.get("/app").await;
+    ok(&home);
+    assert!(home.contains(r#"data-testid="runs-24h">3<"#), "three runs in 24 h: {}", home.html);
+    assert!(home.contains(r#"data-testid="success-rate">33.3 %<"#), "{}", home.html);
+    assert!(home.contains("HTTP 500 from the endpoint") && home.contains("no answer within 30 s"), "failures with their last error");
+    assert!(home.contains("Nightly report"), "the failing job is named");
+    assert!(home.contains(r#"data-testid="runs-chart""#), "{}", home.html);
+    assert!(home.contains("Runs per hour over the last 24 hours: 1 succeeded, 2 failed"), "the chart's summary: {}", home.html);
+    assert!(home.contains("Jobs: <strong>1</strong> of 5") && home.contains("Upgrade to Pro"), "usage against the Free plan: {}", home.html);
+    assert!(home.contains("Due in the next hour") && home.contains(&format!("/app/jobs/{job}")), "the hourly job is due within the hour");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_job_form_previews_presets_and_applies_the_plans_rules(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let form = w.get("/app/jobs/new").await;
+    ok(&form);
+    assert!(form.contains("Every N minutes") && form.contains(r#"<option selected>UTC</option>"#) && form.contains("<option>Europe/Oslo</option>"), "presets and the zone picker");
+
+    let every5 = [("name", "Sync"), ("url", "https://example.com/sync"), ("kind", "minutes"), ("every", "5"), ("timezone", "Europe/Oslo")];
+    let mut preview = vec![("intent", "preview")];
+    preview.extend_from_slice(&every5);
+    let shown = w.submit("/app/jobs/new", "/app/jobs/new", &preview).await;
+    ok(&shown);
+    assert!(shown.contains("*/5 * * * *") && shown.contains("Europe/Oslo"), "{}", shown.html);
+    assert_eq!(shown.html.matches("CET · ").count() + shown.html.matches("CEST · ").count(), 5, "five runs in Oslo time: {}", shown.html);
+    assert!(shown.contains("The Free plan runs a job at most every 60 minutes"), "the plan's rule, before saving: {}", shown.html);
+    let fragment = w.get("/app/jobs/preview?kind=daily&time=07:30&timezone=Europe/Oslo").await;
+    assert!(fragment.contains("30 7 * * *") && !fragment.contains("<html"), "the live preview is a fragment: {}", fragment.html);
+
+    // Free: every 5 minutes is refused with the plan's words, nothing is saved
+    let mut create = vec![("intent", "create")];
+    create.extend_from_slice(&every5);
+    let refused = w.submit("/app/jobs/new", "/app/jobs/new", &create).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("The job was not saved") && refused.contains("schedule:"), "{}", refused.html);
+    let bad = w.submit("/app/jobs/new", "/app/jobs/new", &[("intent", "create"), ("name", ""), ("url", "ftp://x"), ("kind", "daily"), ("time", "09:00")]).await;
+    assert!(bad.contains("name:") && bad.contains("url:"), "every field's problem at once: {}", bad.html);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 0);
+
+    pro(&pool, org).await;
+    let id = create_job(&mut w, &every5).await;
+    let page = w.get(&format!("/app/jobs/{id}?done=created")).await;
+    ok(&page);
+    assert!(page.contains("The job is saved") && page.contains("Sync") && page.contains("Europe/Oslo"), "{}", page.html);
+    assert!(page.contains(&format!("/api/v1/jobs/{id}/trigger")), "a copyable API example with the job's id");
+    let (expr, tz): (String, String) = sqlx::query_as("SELECT cron_expr, timezone FROM jobs WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!((expr.as_str(), tz.as_str()), ("*/5 * * * *", "Europe/Oslo"));
+    let list = w.get("/app/jobs").await;
+    assert!(list.contains("Sync") && list.contains("enabled") && list.contains("never"), "{}", list.html);
+    assert!(w.get("/app/jobs?q=syn").await.contains("Sync"));
+    assert!(!w.get("/app/jobs?q=nothing-like-it").await.contains(">Sync<"));
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_job_runs_now_pauses_resumes_duplicates_and_is_deleted_after_asking(pool: PgPool) {
+    let (mut w, _) = owner(&pool, "ada@example.com", "Acme").await;
+    let job = create_job(&mut w, &[("name", "Report"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00"), ("headers", "Authorization: Bearer abcdefghijklmnopqrstuvwxyz")]).await;
+    let page = format!("/app/jobs/{job}");
+
+    let ran = w.submit(&page, &format!("{page}/trigger"), &[]).await;
+    assert_eq!(ran.location(), Some(format!("{page}?done=triggered").as_str()));
+    let after = w.follow(&ran).await;
+    assert!(after.contains("A run is on its way") && after.contains("pending"), "{}", after.html);
+    let live = w.get(&format!("{page}/history")).await;
+    assert!(live.contains("pending") && live.contains("manual") && !live.contains("<html"), "the live fragment: {}", live.html);
+
+    let paused = w.submit(&page, &format!("{page}/pause"), &[]).await;
+    let shown = w.follow(&paused).await;
+    assert!(shown.contains("Paused: no new runs") && shown.contains(">Resume<"), "{}", shown.html);
+    let enabled: bool = sqlx::query_scalar("SELECT enabled FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert!(!enabled);
+    let resumed = w.submit(&page, &format!("{page}/resume"), &[]).await;
+    assert!(w.follow(&resumed).await.contains("Resumed"));
+
+    // duplicate: the secret header is shown masked in the form, and the copy keeps the real value
+    let dup = w.get(&format!("/app/jobs/new?from={job}")).await;
+    assert!(dup.contains("Copy of Report") && dup.contains("Authorization: ********wxyz") && !dup.contains("abcdefghijklmnop"), "{}", dup.html);
+    let copy = create_job(&mut w, &[("from", &job.to_string()), ("name", "Copy of Report"), ("url", "https://example.com/r"), ("kind", "cron"), ("cron", "0 3 * * *"), ("headers", "Authorization: ********wxyz")]).await;
+    let stored: String = sqlx::query_scalar("SELECT headers::text FROM jobs WHERE id = $1").bind(copy).fetch_one(&pool).await.unwrap();
+    assert!(stored.contains("abcdefghijklmnopqrstuvwxyz"), "{stored}");
+
+    let ask = w.get(&format!("{page}/delete")).await;
+    assert!(ask.contains("Delete the job?") && ask.contains("This cannot be undone"), "{}", ask.html);
+    assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap(), 1, "asking deletes nothing");
+    let gone = w.submit(&format!("{page}/delete"), &format!("{page}/delete"), &[]).await;
+    assert_eq!(gone.location(), Some("/app/jobs?done=deleted"));
+    assert!(w.follow(&gone).await.contains("The job is deleted"));
+    assert_eq!(w.get(&page).await.status, StatusCode::NOT_FOUND);
+    let cancelled: String = sqlx::query_scalar("SELECT status FROM executions WHERE source = 'manual'").fetch_one(&pool).await.unwrap();
+    assert_eq!(cancelled, "cancelled", "its run that had not started");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_execution_shows_request_masked_response_attempts_and_is_redelivered(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let job = create_job(&mut w, &[("name", "Report"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00")]).await;
+    let e = finished(&pool, org, Some(job), "failed", Some(503), Some("HTTP 503"), Duration::minutes(3)).await;
+    let page = w.get(&format!("/app/executions/{e}")).await;
+    ok(&page);
+    assert!(page.contains("Authorization: ********1234") && !page.contains("super-secret-token"), "the request's credential is masked: {}", page.html);
+    assert!(page.contains("X-Trace: t-1") && page.contains("{&quot;n&quot;:1}"), "headers and body as sent");
+    assert!(page.contains(r#"data-testid="response-status">HTTP <strong>503</strong>"#) && page.contains("the receiver said no"), "{}", page.html);
+    assert!(page.contains("Set-Cookie: ********wxyz") && !page.contains("session=abc"), "the response's cookie is masked too");
+    assert!(page.contains("first try: 503") && page.contains("41 ms"), "the earlier attempt");
+    assert!(page.contains(&format!("msg_{}", e.simple())), "the webhook-id");
+
+    let again = w.submit(&format!("/app/executions/{e}"), &format!("/app/executions/{e}/redeliver"), &[]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.html);
+    let copy = w.follow(&again).await;
+    ok(&copy);
+    assert!(copy.contains("redelivery") && copy.contains("an earlier execution") && copy.contains("Not finished yet"), "{}", copy.html);
+    let (source, of): (String, Option<Uuid>) = sqlx::query_as("SELECT source, redelivery_of FROM executions WHERE redelivery_of IS NOT NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!((source.as_str(), of), ("redelivery", Some(e)));
+    // a run that has not finished cannot be redelivered
+    let pending: Uuid = sqlx::query_scalar("SELECT id FROM executions WHERE source = 'redelivery'").fetch_one(&pool).await.unwrap();
+    let refused = w.submit(&format!("/app/executions/{e}"), &format!("/app/executions/{pending}/redeliver"), &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("only finished executions can be redelivered"), "{}", refused.html);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn history_filters_pages_and_refreshes(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let job = create_job(&mut w, &[("name", "Report"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00")]).await;
+    let good = finished(&pool, org, Some(job), "success", Some(200), None, Duration::minutes(30)).await;
+    let bad = finished(&pool, org, Some(job), "failed", Some(500), Some("HTTP 500"), Duration::minutes(20)).await;
+    let queued = finished(&pool, org, None, "timeout", None, Some("timed out"), Duration::minutes(10)).await;
+    let all = w.get("/app/executions").await;
+    ok(&all);
+    for id in [good, bad, queued] {
+        assert!(all.contains(&format!("/app/executions/{id}")), "{id} missing");
+    }
+    assert!(all.contains("queue call") && all.contains(">Report<"), "rows name their job");
+    let failures = w.get("/app/executions?status=failed,timeout").await;
+    assert!(failures.contains(&format!("/app/executions/{bad}")) && failures.contains(&format!("/app/executions/{queued}")) && !failures.contains(&format!("/app/executions/{good}")));
+    let by_job = w.get(&format!("/app/executions?job_id={job}&status=success")).await;
+    assert!(by_job.contains(&format!("/app/executions/{good}")) && !by_job.contains(&format!("/app/executions/{bad}")));
+    let from = (Utc::now() - Duration::minutes(25)).format("%Y-%m-%dT%H:%M").to_string();
+    let recent = w.get(&format!("/app/executions?from={from}")).await;
+    assert!(!recent.contains(&format!("/app/executions/{good}")) && recent.contains(&format!("/app/executions/{bad}")), "from is a UTC time");
+    let rows = w.get("/app/executions/rows?status=success").await;
+    assert!(rows.contains(&format!("/app/executions/{good}")) && !rows.contains("<html"), "the live fragment keeps the filters");
+    assert_eq!(w.get("/app/executions?status=broken").await.status, StatusCode::BAD_REQUEST);
+    assert!(all.contains(r#"data-refresh="/app/executions/rows""#));
+    for i in 0..55 {
+        finished(&pool, org, None, "success", Some(200), None, Duration::hours(2) + Duration::seconds(i)).await;
+    }
+    let first = w.get("/app/executions").await;
+    let at = first.html.find("/app/executions?cursor=").expect("a link to older runs");
+    let link: String = first.html[at..].chars().take_while(|c| *c != '"').collect();
+    let older = w.get(&link.replace("&amp;", "&")).await;
+    ok(&older);
+    assert_eq!(older.html.matches("<tr>").count() - 1, 58 - 50, "the rest on the second page");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn monitors_show_state_and_ping_url(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let empty = w.get("/app/monitors").await;
+    assert!(empty.contains("No monitors yet") && empty.contains("POST /api/v1/monitors"), "{}", empty.html);
+    sqlx::query("INSERT INTO monitors (org_id, name, token, schedule_kind, interval_secs, grace_secs, status, last_ping_at) VALUES ($1, 'nightly backup', 'tok0123456789abcdef', 'interval', 86400, 600, 'down', now() - interval '2 days')")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let page = w.get("/app/monitors").await;
+    ok(&page);
+    assert!(page.contains("nightly backup") && page.contains(r#"<span class="badge bad">down</span>"#), "{}", page.html);
+    assert!(page.contains("curl -fsS -m 10 --retry 3 https://prikke.test/ping/tok0123456789abcdef"), "a copyable curl line");
+    let home = w.get("/app").await;
+    assert!(home.contains(r#"data-testid="monitors-down">1<"#), "{}", home.html);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn another_organizations_ids_are_404_on_every_route(pool: PgPool) {
+    let (mut ada, ada_org) = owner(&pool, "ada@example.com", "Acme").await;
+    let job = create_job(&mut ada, &[("name", "Ada's job"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00")]).await;
+    let e = finished(&pool, ada_org, Some(job), "failed", Some(500), Some("HTTP 500"), Duration::minutes(3)).await;
+    let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
+    for path in [format!("/app/jobs/{job}"), format!("/app/jobs/{job}/history"), format!("/app/jobs/{job}/delete"), format!("/app/jobs/new?from={job}"), format!("/app/executions/{e}"), format!("/app/executions/{e}?part=1")] {
+        assert_eq!(bob.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
+    }
+    for action in ["trigger", "pause", "resume", "delete"] {
+        let r = bob.submit("/app/jobs", &format!("/app/jobs/{job}/{action}"), &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {action}");
+    }
+    assert_eq!(bob.submit("/app/jobs", &format!("/app/executions/{e}/redeliver"), &[]).await.status, StatusCode::NOT_FOUND);
+    let dup = bob.submit("/app/jobs/new", "/app/jobs/new", &[("intent", "create"), ("from", &job.to_string()), ("name", "x"), ("url", "https://example.com"), ("kind", "daily")]).await;
+    assert_eq!(dup.status, StatusCode::NOT_FOUND, "duplicating another organization's job");
+    let lists = [bob.get("/app").await, bob.get("/app/jobs").await, bob.get("/app/executions").await, bob.get(&format!("/app/executions?job_id={job}")).await];
+    for p in &lists {
+        ok(p);
+        assert!(!p.contains("Ada&#39;s job") && !p.contains("Ada's job") && !p.contains(&e.to_string()), "{}", p.html);
+    }
+    // nothing changed for Ada, and forms without their token do nothing
+    let (enabled, runs): (bool, i64) = sqlx::query_as("SELECT enabled, (SELECT count(*) FROM executions) FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((enabled, runs), (true, 1));
+    assert_eq!(ada.post_raw(&format!("/app/jobs/{job}/trigger"), &[]).await.status, StatusCode::BAD_REQUEST, "no token: the form is not even read");
+    assert_eq!(ada.post_raw(&format!("/app/jobs/{job}/trigger"), &[("csrf", "forged")]).await.status, StatusCode::FORBIDDEN);
+    // signed out: every page sends to sign-in
+    let mut guest = Web::new(router(AppState::new(pool.clone(), support::config(&[]))));
+    for path in ["/app/jobs", "/app/executions", "/app/monitors", "/app/jobs/new"] {
+        assert_eq!(guest.get(path).await.location().map(|l| l.starts_with("/app/login?next=")), Some(true), "{path}");
+    }
+}
