@@ -176,6 +176,24 @@ async fn a_job_runs_now_pauses_resumes_duplicates_and_is_deleted_after_asking(po
     let stored: String = sqlx::query_scalar("SELECT headers::text FROM jobs WHERE id = $1").bind(copy).fetch_one(&pool).await.unwrap();
     assert!(stored.contains("abcdefghijklmnopqrstuvwxyz"), "{stored}");
 
+    // edit: a paused job stays paused, keeps its secret (shown masked) and its sync key
+    sqlx::query("UPDATE jobs SET key = 'report-key' WHERE id = $1").bind(job).execute(&pool).await.unwrap();
+    w.submit(&page, &format!("{page}/pause"), &[]).await;
+    let form = w.get(&format!("{page}/edit")).await;
+    ok(&form);
+    assert!(form.contains(r#"value="Report""#) && form.contains("Authorization: ********wxyz") && form.contains("Save changes") && form.contains("0 3 * * *"), "{}", form.html);
+    let saved = w.submit(&format!("{page}/edit"), &format!("{page}/edit"), &[("intent", "create"), ("name", "Report v2"), ("url", "https://example.com/r2"), ("kind", "hourly"), ("minute", "15"), ("headers", "Authorization: ********wxyz")]).await;
+    assert_eq!(saved.location(), Some(format!("{page}?done=saved").as_str()), "{}", saved.html);
+    assert!(w.follow(&saved).await.contains("Your changes are saved"));
+    let (name, expr, enabled, key, headers): (String, String, bool, Option<String>, String) =
+        sqlx::query_as("SELECT name, cron_expr, enabled, key, headers::text FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((name.as_str(), expr.as_str(), enabled, key.as_deref()), ("Report v2", "15 * * * *", false, Some("report-key")));
+    assert!(headers.contains("abcdefghijklmnopqrstuvwxyz"), "the secret is kept: {headers}");
+    let refused = w.submit(&format!("{page}/edit"), &format!("{page}/edit"), &[("intent", "create"), ("name", "Report v3"), ("url", "https://example.com/r2"), ("kind", "minutes"), ("every", "5")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "every 5 minutes is not the Free plan's: {}", refused.html);
+    let name: String = sqlx::query_scalar("SELECT name FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!(name, "Report v2");
+
     let ask = w.get(&format!("{page}/delete")).await;
     assert!(ask.contains("Delete the job?") && ask.contains("This cannot be undone"), "{}", ask.html);
     assert_eq!(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap(), 1, "asking deletes nothing");
@@ -274,10 +292,10 @@ async fn another_organizations_ids_are_404_on_every_route(pool: PgPool) {
     let job = create_job(&mut ada, &[("name", "Ada's job"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00")]).await;
     let e = finished(&pool, ada_org, Some(job), "failed", Some(500), Some("HTTP 500"), Duration::minutes(3)).await;
     let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
-    for path in [format!("/app/jobs/{job}"), format!("/app/jobs/{job}/history"), format!("/app/jobs/{job}/delete"), format!("/app/jobs/new?from={job}"), format!("/app/executions/{e}"), format!("/app/executions/{e}?part=1")] {
+    for path in [format!("/app/jobs/{job}"), format!("/app/jobs/{job}/edit"), format!("/app/jobs/{job}/history"), format!("/app/jobs/{job}/delete"), format!("/app/jobs/new?from={job}"), format!("/app/executions/{e}"), format!("/app/executions/{e}?part=1")] {
         assert_eq!(bob.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
     }
-    for action in ["trigger", "pause", "resume", "delete"] {
+    for action in ["trigger", "pause", "resume", "delete", "edit"] {
         let r = bob.submit("/app/jobs", &format!("/app/jobs/{job}/{action}"), &[]).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {action}");
     }

@@ -1,4 +1,4 @@
-//! The new-job form (also reached as "Duplicate"): schedule presets (every N minutes, hourly,
+//! The job form, for a new job (also reached as "Duplicate") and to edit one: schedule presets (every N minutes, hourly,
 //! daily at, weekly on, monthly on) that become cron expressions, a cron field, a one-time
 //! instant, an IANA time-zone picker, the next five runs with the plain-language description
 //! (the API preview's own logic; a "Preview" button without JavaScript, refreshed as you type
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::auth::AppForm;
 use super::{AppError, Frame, Member, csrf_field, fragment, page, respond, see_other};
 use crate::AppState;
+use crate::v1::extract::ApiPath;
 use crate::v1::job_rules;
 
 /// The form as posted (every field text, as the browser sends it).
@@ -120,23 +121,42 @@ impl JobForm {
         }
     }
 
-    /// The API's draft of this form (validated by `job_rules::validate`).
-    fn draft(&self, schedule: ScheduleSpec) -> Result<domain::job::JobDraft, String> {
+    /// The API's draft of this form (validated by `job_rules::validate`): the fields the form
+    /// has, written over `base` (a new job's defaults, or the stored job's draft when editing, so
+    /// its sync key, alert settings, completion window and enabled state are kept).
+    fn draft(&self, schedule: ScheduleSpec, base: &domain::job::JobDraft) -> Result<domain::job::JobDraft, String> {
         let mut headers = Vec::new();
         for (i, line) in self.headers.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let (name, value) = line.split_once(':').ok_or_else(|| format!("Headers, line {}: write Name: value", i + 1))?;
             headers.push(serde_json::json!({"name": name.trim(), "value": value.trim()}));
         }
-        let mut draft = serde_json::json!({
-            "name": self.name.trim(), "url": self.url.trim(), "method": or(&self.method, "POST"), "headers": headers,
-            "retry": {"max_attempts": number("Attempts", or(&self.max_attempts, "1"), 1..=10)?},
-            "catch_up": {"mode": or(&self.catch_up, "run_once")}, "overlap": or(&self.overlap, "allow"), "schedule": schedule,
-        });
-        if !self.body.is_empty() {
-            draft["body"] = self.body.clone().into();
+        let mut draft = serde_json::to_value(base).map_err(|e| format!("The job could not be read: {e}"))?;
+        let fields = draft.as_object_mut().ok_or("The job could not be read")?;
+        let kept_mode = base.catch_up.and_then(|c| serde_json::to_value(c.mode).ok());
+        let mode = or(&self.catch_up, "run_once");
+        if kept_mode.as_ref().and_then(|m| m.as_str()) != Some(mode) {
+            fields.insert("catch_up".into(), serde_json::json!({"mode": mode}));
         }
-        if !self.timeout_secs.trim().is_empty() {
-            draft["timeout_secs"] = number("Timeout", &self.timeout_secs, 1..=3600)?.into();
+        for (k, v) in [
+            ("name", serde_json::json!(self.name.trim())),
+            ("url", serde_json::json!(self.url.trim())),
+            ("method", serde_json::json!(or(&self.method, "POST"))),
+            ("headers", serde_json::json!(headers)),
+            ("retry", serde_json::json!({"max_attempts": number("Attempts", or(&self.max_attempts, "1"), 1..=10)?})),
+            ("overlap", serde_json::json!(or(&self.overlap, "allow"))),
+            ("schedule", serde_json::to_value(&schedule).map_err(|e| e.to_string())?),
+        ] {
+            fields.insert(k.into(), v);
+        }
+        if self.body.is_empty() {
+            fields.remove("body");
+        } else {
+            fields.insert("body".into(), self.body.clone().into());
+        }
+        if self.timeout_secs.trim().is_empty() {
+            fields.remove("timeout_secs");
+        } else {
+            fields.insert("timeout_secs".into(), number("Timeout", &self.timeout_secs, 1..=3600)?.into());
         }
         serde_json::from_value(draft).map_err(|e| format!("The form could not be read: {e}"))
     }
@@ -146,7 +166,7 @@ impl JobForm {
         let s = &job.spec;
         let (kind, cron, timezone, at) = match &s.schedule {
             Schedule::Cron(c) => ("cron", c.expr().to_owned(), c.timezone().name().to_owned(), String::new()),
-            Schedule::Once(at) => ("once", String::new(), "UTC".to_owned(), at.format("%Y-%m-%dT%H:%M").to_string()),
+            Schedule::Once(at) => ("once", String::new(), "UTC".to_owned(), at.format("%Y-%m-%dT%H:%M:%S").to_string()),
         };
         let headers: Vec<(String, String)> = s.headers.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
         JobForm {
@@ -162,6 +182,8 @@ impl JobForm {
             at,
             timeout_secs: s.timeout.secs().to_string(),
             max_attempts: s.retry.max_attempts().to_string(),
+            catch_up: serde_json::to_value(domain::job::CatchUpInput::from(s.catch_up).mode).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default(),
+            overlap: serde_json::to_value(s.overlap).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default(),
             ..JobForm::default()
         }
     }
@@ -198,7 +220,18 @@ fn preview(form: &JobForm, tier: domain::tier::Tier, now: DateTime<Utc>) -> Mark
     }
 }
 
-fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>) -> Markup {
+/// Which form: a new job (or a duplicate), or the edit of a stored one.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    New,
+    Edit(Uuid),
+}
+
+fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>, target: Target) -> Markup {
+    let (action, title, save) = match target {
+        Target::New => ("/app/jobs/new".to_owned(), "New job", "Create job"),
+        Target::Edit(id) => (format!("/app/jobs/{id}/edit"), "Edit job", "Save changes"),
+    };
     let tier = m.org.tier;
     let limits = tier.limits();
     let field = |name: &'static str, label: &'static str, value: &str, kind: &'static str, hint: &'static str| {
@@ -210,7 +243,7 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>) -> Mar
         }
         p.muted { "Your " (tier.display_name()) " plan: schedules every " (limits.min_interval_minutes) " minute(s) or slower"
             @if let Some(max) = limits.max_jobs { ", " (max) " jobs" } ", timeouts up to " (limits.max_timeout_secs) " s. " a href="/docs/cron" { "Cron syntax" } }
-        form.stack.wide method="post" action="/app/jobs/new" data-preview="/app/jobs/preview" {
+        form.stack.wide method="post" action=(action) data-preview="/app/jobs/preview" {
             (csrf_field(&m.visitor.csrf))
             input type="hidden" name="from" value=(f.from);
             (field("name", "Name", &f.name, "text", ""))
@@ -252,10 +285,10 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>) -> Mar
                     @for (v, label) in [("allow", "start the new run anyway"), ("skip", "skip the new run")] { option value=(v) selected[f.overlap == v] { (label) } }
                 } }
             }
-            button.button type="submit" name="intent" value="create" { "Create job" }
+            button.button type="submit" name="intent" value="create" { (save) }
         }
     };
-    page(&Frame::of(m, "jobs"), "New job", body)
+    page(&Frame::of(m, "jobs"), title, body)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -269,7 +302,7 @@ pub async fn new_page(State(state): State<AppState>, m: Member, Query(q): Query<
         Some(id) => JobForm::of(&store::jobs::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?),
         None => JobForm::default(),
     };
-    Ok(respond(&m.visitor, StatusCode::OK, render(&m, &form, &[], Utc::now())))
+    Ok(respond(&m.visitor, StatusCode::OK, render(&m, &form, &[], Utc::now(), Target::New)))
 }
 
 /// The preview alone, for the script that refreshes it as the form changes.
@@ -281,10 +314,10 @@ pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppFor
     m.visitor.check_csrf(&f.csrf)?;
     let now = Utc::now();
     if f.intent == "preview" {
-        return Ok(respond(&m.visitor, StatusCode::OK, render(&m, &f, &[], now)));
+        return Ok(respond(&m.visitor, StatusCode::OK, render(&m, &f, &[], now, Target::New)));
     }
-    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, render(&m, &f, &errors, now)));
-    let draft = match f.schedule().and_then(|s| f.draft(s)) {
+    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, render(&m, &f, &errors, now, Target::New)));
+    let draft = match f.schedule().and_then(|s| f.draft(s, &domain::job::JobDraft::default())) {
         Ok(d) => d,
         Err(e) => return refuse(vec![e]),
     };
@@ -294,8 +327,7 @@ pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppFor
     };
     let spec = match job_rules::validate(&draft, m.org.tier, now, source.as_ref().map(|j| &j.spec), "") {
         Ok(s) => s,
-        Err(p) if p.errors.is_empty() => return refuse(vec![p.detail]),
-        Err(p) => return refuse(p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect()),
+        Err(p) => return refuse(problems(p)),
     };
     let id = job_rules::new_id();
     let mut tx = state.pool.begin().await?;
@@ -306,6 +338,46 @@ pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppFor
     tx.commit().await?;
     tracing::info!(org_id = %m.org.id, job_id = %id, user_id = %m.user.id, "job created from the dashboard");
     Ok(see_other(&format!("/app/jobs/{id}?done=created")))
+}
+
+/// A refusal's words, one per field.
+fn problems(p: crate::problem::Problem) -> Vec<String> {
+    if p.errors.is_empty() { vec![p.detail] } else { p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect() }
+}
+
+pub async fn edit_page(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>) -> Result<Response, AppError> {
+    let job = store::jobs::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    let form = JobForm { from: String::new(), name: job.spec.name.as_str().to_owned(), ..JobForm::of(&job) };
+    Ok(respond(&m.visitor, StatusCode::OK, render(&m, &form, &[], Utc::now(), Target::Edit(id))))
+}
+
+/// Saves an edit through the API's update rules: the scheduler's cursor kept when the schedule
+/// is unchanged, masked secret header values kept, the plan's limits checked.
+pub async fn edit(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>, AppForm(f): AppForm<JobForm>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    let now = Utc::now();
+    let old = store::jobs::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    if f.intent == "preview" {
+        return Ok(respond(&m.visitor, StatusCode::OK, render(&m, &f, &[], now, Target::Edit(id))));
+    }
+    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, render(&m, &f, &errors, now, Target::Edit(id))));
+    let draft = match f.schedule().and_then(|s| f.draft(s, &old.spec.to_draft())) {
+        Ok(d) => d,
+        Err(e) => return refuse(vec![e]),
+    };
+    let spec = match job_rules::validate(&draft, m.org.tier, now, Some(&old.spec), "") {
+        Ok(s) => s,
+        Err(p) => return refuse(problems(p)),
+    };
+    let mut tx = state.pool.begin().await?;
+    // the job as it is now, under the transaction (it may have changed since the form was shown)
+    let current = store::jobs::get(&mut *tx, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(p) = job_rules::apply_update(&mut tx, &current, &spec, now).await {
+        return refuse(problems(p));
+    }
+    tx.commit().await?;
+    tracing::info!(org_id = %m.org.id, job_id = %id, user_id = %m.user.id, "job edited from the dashboard");
+    Ok(see_other(&format!("/app/jobs/{id}?done=saved")))
 }
 
 #[cfg(test)]
@@ -352,9 +424,9 @@ mod tests {
     #[test]
     fn headers_are_lines_of_name_and_value() {
         let f = JobForm { name: "n".into(), url: "https://example.com".into(), headers: "X-A: 1\n\nAuthorization: Bearer x:y\n".into(), ..JobForm::default() };
-        let d = f.draft(ScheduleSpec::Once { at: Utc::now() }).unwrap();
+        let d = f.draft(ScheduleSpec::Once { at: Utc::now() }, &domain::job::JobDraft::default()).unwrap();
         assert_eq!(d.headers.0.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect::<Vec<_>>(), vec![("X-A", "1"), ("Authorization", "Bearer x:y")]);
         let bad = JobForm { headers: "no colon".into(), ..f };
-        assert!(bad.draft(ScheduleSpec::Once { at: Utc::now() }).unwrap_err().contains("line 1"));
+        assert!(bad.draft(ScheduleSpec::Once { at: Utc::now() }, &domain::job::JobDraft::default()).unwrap_err().contains("line 1"));
     }
 }

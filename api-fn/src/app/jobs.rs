@@ -1,5 +1,5 @@
 //! The organization's jobs: the list (state, last run and its outcome, next run; search by name
-//! or URL; cursor pages), one job with its history (cursor pages, the first page refreshed
+//! or URL; cursor pages), one job with its history (edit is in `job_form`) (cursor pages, the first page refreshed
 //! live), copyable API examples, and the actions: run now, pause, resume, delete (after a page
 //! that asks). Every member may act on jobs (roles only guard the organization's credentials and
 //! members); another organization's job is a 404.
@@ -117,6 +117,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
     let done = match q.done.as_deref() {
         Some("triggered") => Some("A run is on its way; it shows below as soon as it is recorded."),
         Some("created") => Some("The job is saved."),
+        Some("saved") => Some("Your changes are saved."),
         Some("paused") => Some("Paused: no new runs until you resume it."),
         Some("resumed") => Some("Resumed: it runs on its schedule again."),
         _ => None,
@@ -139,6 +140,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
             } @else {
                 form.inline method="post" action={ "/app/jobs/" (id) "/resume" } { (csrf_field(csrf)) button.button type="submit" { "Resume" } }
             }
+            a.button href={ "/app/jobs/" (id) "/edit" } { "Edit" }
             a.button href={ "/app/jobs/new?from=" (id) } { "Duplicate" }
             a.button.danger href={ "/app/jobs/" (id) "/delete" } { "Delete" }
         }

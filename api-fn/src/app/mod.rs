@@ -5,7 +5,7 @@
 //! links, sign-out), `orgs` (start page, organizations), `members` (members and invitations),
 //! `keys` (API keys, signing secrets, audit log), `unsubscribe` (alert e-mails' one-click link),
 //! and the dashboard: `dashboard` (the start page: counts, chart, failures, usage), `jobs` (list,
-//! detail, actions), `job_form` (create and duplicate, schedule presets, preview), `history`
+//! detail, actions), `job_form` (create, duplicate and edit, schedule presets, preview), `history`
 //! (executions across the organization, one execution, redelivery), `monitors`, `display`
 //! (how times, statuses and requests are shown). Pages that show status refresh a fragment
 //! with `app.js` (no other script; every form works without it).
@@ -54,6 +54,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/jobs/new", get(job_form::new_page).post(job_form::create))
         .route("/app/jobs/preview", get(job_form::preview_fragment))
         .route("/app/jobs/{id}", get(jobs::detail))
+        .route("/app/jobs/{id}/edit", get(job_form::edit_page).post(job_form::edit))
         .route("/app/jobs/{id}/history", get(jobs::history_fragment))
         .route("/app/jobs/{id}/trigger", post(jobs::trigger))
         .route("/app/jobs/{id}/pause", post(jobs::pause))
