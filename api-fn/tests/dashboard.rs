@@ -272,7 +272,16 @@ async fn history_filters_pages_and_refreshes(pool: PgPool) {
 async fn monitors_show_state_and_ping_url(pool: PgPool) {
     let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
     let empty = w.get("/app/monitors").await;
-    assert!(empty.contains("No monitors yet") && empty.contains("POST /api/v1/monitors"), "{}", empty.html);
+    assert!(empty.contains("No monitors yet") && empty.contains("POST /api/v1/monitors") && empty.contains("/app/monitors/new"), "{}", empty.html);
+    let refused = w.submit("/app/monitors/new", "/app/monitors/new", &[("name", ""), ("kind", "cron"), ("cron", "61 * * * *"), ("timezone", "UTC"), ("grace_minutes", "5")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("name:") && refused.contains("schedule.expr:"), "the API's words for each field: {}", refused.html);
+    let made = w.submit("/app/monitors/new", "/app/monitors/new", &[("name", "hourly import"), ("kind", "interval"), ("every_minutes", "60"), ("grace_minutes", "10"), ("max_runtime_minutes", "")]).await;
+    assert_eq!(made.location(), Some("/app/monitors"), "{}", made.html);
+    let (secs, grace, status, alert_in): (Option<i32>, i32, String, f64) =
+        sqlx::query_as("SELECT interval_secs, grace_secs, status, extract(epoch FROM alert_at - now())::float8 FROM monitors WHERE name = 'hourly import'").fetch_one(&pool).await.unwrap();
+    assert_eq!((secs, grace, status.as_str()), (Some(3600), 600, "new"));
+    assert!((4100.0..=4200.0).contains(&alert_in), "down if no ping in an hour and ten minutes: {alert_in}");
     sqlx::query("INSERT INTO monitors (org_id, name, token, schedule_kind, interval_secs, grace_secs, status, last_ping_at) VALUES ($1, 'nightly backup', 'tok0123456789abcdef', 'interval', 86400, 600, 'down', now() - interval '2 days')")
         .bind(org)
         .execute(&pool)
@@ -282,6 +291,9 @@ async fn monitors_show_state_and_ping_url(pool: PgPool) {
     ok(&page);
     assert!(page.contains("nightly backup") && page.contains(r#"<span class="badge bad">down</span>"#), "{}", page.html);
     assert!(page.contains("curl -fsS -m 10 --retry 3 https://prikke.test/ping/tok0123456789abcdef"), "a copyable curl line");
+    assert!(page.contains("hourly import") && page.contains("every 3600 s, grace 600 s") && page.contains(r#"data-refresh="/app/monitors?part=1""#), "{}", page.html);
+    let live = w.get("/app/monitors?part=1").await;
+    assert!(live.contains("nightly backup") && !live.contains("<html"), "the live fragment");
     let home = w.get("/app").await;
     assert!(home.contains(r#"data-testid="monitors-down">1<"#), "{}", home.html);
 }

@@ -4,7 +4,8 @@
 //! due in a few seconds aimed at a receiver and watch its run appear in the job's history
 //! without a reload, with the receiver's status code; open it and see the request and the
 //! response; run a failing job and redeliver the failed run; pause a job and delete it after the
-//! confirmation page. Every page is saved under `target/screenshots/` at 1280 px and at 390 px
+//! confirmation page; create a monitor and see it go down once the dispatcher's clock is moved
+//! on. Every page is saved under `target/screenshots/` at 1280 px and at 390 px
 //! (a phone) and checked with axe-core (no serious or critical violation).
 
 #[path = "support/browser.rs"]
@@ -39,13 +40,18 @@ async fn stack(pool: &PgPool) -> (String, dispatcher::Dispatcher) {
     let user = store::users::insert(pool, "ada@example.com", None, Some(&hash)).await.unwrap();
     sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1").bind(user.id).execute(pool).await.unwrap();
     store::users::upsert_membership(pool, org.org_id, user.id, store::users::Role::Owner).await.unwrap();
+    (base, shifted_dispatcher(pool, chrono::Duration::zero()).await)
+}
+
+/// A dispatcher whose clock runs `ahead` of the wall clock (time injected), for things that
+/// happen only once time has passed.
+async fn shifted_dispatcher(pool: &PgPool, ahead: chrono::Duration) -> dispatcher::Dispatcher {
     let mut c = dispatcher::DispatcherConfig::with_database_url(database_url(pool).await);
     c.allow_targets = vec!["127.0.0.0/8".parse().unwrap()];
     c.poll = Duration::from_millis(200);
     c.leader_poll = Duration::from_millis(200);
     c.shutdown_grace = Duration::from_secs(5);
-    let d = dispatcher::Dispatcher::start(c, Arc::new(dispatcher::SystemClock)).expect("the dispatcher starts");
-    (base, d)
+    dispatcher::Dispatcher::start(c, Arc::new(dispatcher::OffsetClock(ahead))).expect("the dispatcher starts")
 }
 
 /// Screenshots at desktop and phone width, and the accessibility check.
@@ -199,12 +205,35 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     b.wait_for_text("The job is deleted").await;
     assert!(!b.text().await.contains("Flaky hook"), "{}", b.text().await);
 
+    // a monitor expecting a ping every minute; then the dispatcher's clock moves an hour on (a
+    // new dispatcher with its time shifted takes over): the page shows it down by itself
     b.click_link("Monitors").await;
     b.wait_for_text("No monitors yet").await;
     visit(&b, "11-monitors-empty").await;
+    b.click_link("Create one").await;
+    b.wait_for_text("Pings arrive").await;
+    b.fill("name", "minutely heartbeat").await;
+    b.fill("every_minutes", "1").await;
+    b.fill("grace_minutes", "0").await;
+    visit(&b, "12-new-monitor").await;
+    b.click_button("Create monitor").await;
+    b.wait_for_text("minutely heartbeat").await;
+    assert!(b.text().await.contains("/ping/"), "the ping URL is shown: {}", b.text().await);
+    let down = "return [...document.querySelectorAll('#monitors .badge')].some(e => e.innerText.trim() === 'down');";
+    assert_eq!(b.client.execute(down, vec![]).await.unwrap(), json!(false), "not down before its minute has passed");
+    dispatcher.shutdown().await;
+    let dispatcher = shifted_dispatcher(&pool, chrono::Duration::hours(1)).await;
+    let mut seen = false;
+    for _ in 0..3 {
+        seen = seen || b.wait_until_js(down, vec![]).await;
+    }
+    assert!(seen, "the monitor never showed down: {}", b.text().await);
+    visit(&b, "13-monitor-down").await;
     b.click_link("Home").await;
     b.wait_for_text("Runs per hour").await;
-    visit(&b, "12-home").await;
+    let counted = b.client.execute("return document.querySelector('[data-testid=monitors-down]').innerText.trim()", vec![]).await.unwrap();
+    assert_eq!(counted, json!("1"), "the start page counts it");
+    visit(&b, "14-home").await;
 
     b.close().await;
     dispatcher.shutdown().await;

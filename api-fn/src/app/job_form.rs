@@ -220,6 +220,15 @@ fn preview(form: &JobForm, tier: domain::tier::Tier, now: DateTime<Utc>) -> Mark
     }
 }
 
+/// The IANA time-zone picker (every zone chrono-tz knows), `selected` chosen.
+pub fn zone_picker(selected: &str) -> Markup {
+    html! {
+        label { "Time zone" select name="timezone" {
+            @for tz in chrono_tz::TZ_VARIANTS.iter() { @let n = tz.name(); option selected[n == selected] { (n) } }
+        } }
+    }
+}
+
 /// Which form: a new job (or a duplicate), or the edit of a stored one.
 #[derive(Debug, Clone, Copy)]
 enum Target {
@@ -261,9 +270,7 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>, target
                 (field("day", "Day of the month", or(&f.day, "1"), "number", "for “Monthly on”: 1 to 31 (months without that day are skipped)"))
                 (field("cron", "Cron expression", &f.cron, "text", "for “Cron expression”: 5 fields or @hourly, @daily, @weekly, @monthly"))
                 label { "Once, at" input type="datetime-local" name="at" step="1" value=(f.at); span.hint { "for “Once, at”, in the time zone below" } }
-                label { "Time zone" select name="timezone" {
-                    @for tz in chrono_tz::TZ_VARIANTS.iter() { @let n = tz.name(); option selected[n == f.zone()] { (n) } }
-                } }
+                (zone_picker(f.zone()))
                 button.button.secondary type="submit" name="intent" value="preview" { "Preview" }
                 section #preview aria-live="polite" aria-label="Next runs" { h3 { "Next runs" } (preview(f, tier, now)) }
             }

@@ -65,6 +65,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/executions/{id}", get(history::detail))
         .route("/app/executions/{id}/redeliver", post(history::redeliver))
         .route("/app/monitors", get(monitors::list))
+        .route("/app/monitors/new", get(monitors::new_page).post(monitors::create))
         .route("/app/welcome", get(orgs::welcome))
         .route("/app/signup", get(auth::signup_page).post(auth::signup))
         .route("/app/login", get(auth::login_page).post(auth::login))

@@ -1,6 +1,6 @@
 //! The organization's heartbeat monitors: each one's state, last ping, expected rhythm, and its
-//! ping URL with copyable curl and crontab lines (the state refreshes live). Monitors are made
-//! with the API for now; the page says how.
+//! ping URL with copyable curl and crontab lines (the state refreshes live); and the form that
+//! makes one (an interval or a cron schedule, grace, longest run), validated by the API's rules.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,9 +10,11 @@ use domain::monitor::MonitorStatus;
 use maud::{Markup, html};
 use store::monitors::{Monitor, MonitorSchedule};
 
+use super::auth::AppForm;
 use super::display::{relative, when};
-use super::{AppError, Frame, Member, fragment, notice, page, respond};
+use super::{AppError, Frame, Member, csrf_field, fragment, notice, page, respond, see_other};
 use crate::AppState;
+use crate::v1::monitors::{MonitorInput, MonitorScheduleInput};
 
 fn badge(s: MonitorStatus) -> Markup {
     let tone = match s {
@@ -39,8 +41,9 @@ fn cards(monitors: &[Monitor], base: &str, now: DateTime<Utc>) -> Markup {
                 p { "Expected: " (rhythm(x)) @if let Some(max) = x.max_runtime_secs { ", runs at most " (max) " s" } }
                 p { "Last ping: " @match x.last_ping_at { Some(t) => (when(t, now)), None => "never" }
                     @if let Some(at) = x.alert_at { @if x.status != MonitorStatus::Down { " · down if nothing arrives " (relative(at, now)) } } }
+                p { "Ping URL: " code data-testid="ping-url" { (url) } }
                 details {
-                    summary { "Ping URL and examples" }
+                    summary { "curl and crontab examples" }
                     pre.code { "# at the end of your job\ncurl -fsS -m 10 --retry 3 " (url) "\n\n# when it starts, and when it fails\ncurl -fsS " (url) "/start\ncurl -fsS " (url) "/fail\n\n# in a crontab\n*/5 * * * * /usr/local/bin/backup.sh && curl -fsS -m 10 " (url) }
                 }
             }
@@ -57,13 +60,98 @@ pub async fn list(State(state): State<AppState>, m: Member, axum::extract::Query
         return Ok(fragment(list));
     }
     let body = html! {
+        p { a.button href="/app/monitors/new" { "New monitor" } }
         @if monitors.is_empty() {
-            (notice("", html! { "No monitors yet. A monitor expects your own cron job to ping a URL on a schedule, and alerts when a ping is late. Create one with "
-                code { "POST /api/v1/monitors" } " (" a href="/docs/api" { "API reference" } ")." }))
+            (notice("", html! { "No monitors yet. A monitor expects your own cron job to ping a URL on a schedule, and alerts when a ping is late. "
+                a href="/app/monitors/new" { "Create one" } ", or use " code { "POST /api/v1/monitors" } " (" a href="/docs/api" { "API reference" } ")." }))
             pre.code { "curl -X POST " (base) "/api/v1/monitors \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\" -H \"Content-Type: application/json\" \\\n  -d '{\"name\": \"nightly backup\", \"schedule\": {\"kind\": \"interval\", \"interval_secs\": 86400}, \"grace_secs\": 600}'" }
         } @else {
             div #monitors data-refresh="/app/monitors?part=1" aria-live="polite" { (list) }
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "monitors"), "Monitors", body)))
+}
+
+/// The new-monitor form as posted.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct MonitorForm {
+    pub csrf: String,
+    pub name: String,
+    /// `interval` or `cron`.
+    pub kind: String,
+    pub every_minutes: String,
+    pub cron: String,
+    pub timezone: String,
+    pub grace_minutes: String,
+    pub max_runtime_minutes: String,
+}
+
+fn minutes(field: &str, v: &str, default: Option<u32>) -> Result<Option<u32>, String> {
+    match v.trim() {
+        "" => Ok(default),
+        t => t.parse::<u32>().map(|m| Some(m * 60)).map_err(|_| format!("{field}: a whole number of minutes")),
+    }
+}
+
+impl MonitorForm {
+    fn input(&self) -> Result<MonitorInput, String> {
+        let schedule = match self.kind.as_str() {
+            "cron" => MonitorScheduleInput::Cron { expr: self.cron.trim().to_owned(), timezone: Some(if self.timezone.trim().is_empty() { "UTC".into() } else { self.timezone.trim().to_owned() }) },
+            _ => MonitorScheduleInput::Interval { interval_secs: minutes("Every", &self.every_minutes, Some(3600))?.unwrap_or(3600) },
+        };
+        Ok(MonitorInput {
+            name: self.name.clone(),
+            schedule,
+            grace_secs: minutes("Grace", &self.grace_minutes, None)?,
+            max_runtime_secs: minutes("Longest run", &self.max_runtime_minutes, None)?,
+            paused: None,
+        })
+    }
+}
+
+fn form_page(m: &Member, f: &MonitorForm, errors: &[String]) -> Markup {
+    let body = html! {
+        @if !errors.is_empty() { div.notice.error role="alert" { p { "The monitor was not saved:" } ul { @for e in errors { li { (e) } } } } }
+        p.muted { "Your job pings the monitor's URL when it runs; the monitor goes down (and alerts) when a ping is later than expected plus the grace period." }
+        form.stack.wide method="post" action="/app/monitors/new" {
+            (csrf_field(&m.visitor.csrf))
+            label { "Name" input type="text" name="name" value=(f.name) required maxlength="200"; }
+            fieldset {
+                legend { "Expected" }
+                label { "Pings arrive" select name="kind" {
+                    option value="interval" selected[f.kind != "cron"] { "Every N minutes" }
+                    option value="cron" selected[f.kind == "cron"] { "On a cron schedule" }
+                } }
+                label { "Every (minutes)" input type="number" name="every_minutes" min="1" value=(if f.every_minutes.is_empty() { "60" } else { &f.every_minutes }); span.hint { "for “Every N minutes”: 1 minute to 31 days" } }
+                label { "Cron expression" input type="text" name="cron" value=(f.cron); span.hint { "for “On a cron schedule”, e.g. 0 3 * * *" } }
+                (super::job_form::zone_picker(if f.timezone.is_empty() { "UTC" } else { &f.timezone }))
+            }
+            label { "Grace (minutes)" input type="number" name="grace_minutes" min="0" value=(if f.grace_minutes.is_empty() { "5" } else { &f.grace_minutes }); span.hint { "how late a ping may be" } }
+            label { "Longest run (minutes, optional)" input type="number" name="max_runtime_minutes" min="1" value=(f.max_runtime_minutes); span.hint { "after a /start ping, down if no finish arrives in time" } }
+            button.button type="submit" { "Create monitor" }
+        }
+    };
+    page(&Frame::of(m, "monitors"), "New monitor", body)
+}
+
+pub async fn new_page(m: Member) -> Response {
+    respond(&m.visitor, StatusCode::OK, form_page(&m, &MonitorForm::default(), &[]))
+}
+
+pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppForm<MonitorForm>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, form_page(&m, &f, &errors)));
+    let input = match f.input() {
+        Ok(i) => i,
+        Err(e) => return refuse(vec![e]),
+    };
+    match crate::v1::monitors::create_monitor(&state.pool, m.org.id, &input, Utc::now()).await {
+        Ok(x) => {
+            tracing::info!(org_id = %m.org.id, monitor_id = %x.id, user_id = %m.user.id, "monitor created from the dashboard");
+            Ok(see_other("/app/monitors"))
+        }
+        Err(p) if p.status == 422 => refuse(p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect()),
+        Err(p) => Err(p.into()),
+    }
 }

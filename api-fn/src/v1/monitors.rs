@@ -222,18 +222,23 @@ fn new_token() -> String {
     responses((status = 201, description = "Created", body = MonitorView, headers(("Location" = String, description = "URL of the new monitor")))),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<MonitorInput>) -> Result<Response, Problem> {
-    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS), input.max_runtime_secs)?;
-    let status = MonitorStatus::New.paused(input.paused);
-    // a new monitor goes down if its first ping is late, like any other
-    let alert_at = alert_at_for(status, None, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
-    let fields =
-        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
-    let monitor = store::monitors::insert(&state.pool, tenant.org_id, Uuid::now_v7(), &new_token(), &fields).await?;
+    let monitor = create_monitor(&state.pool, tenant.org_id, &input, Utc::now()).await?;
     let mut res = (StatusCode::CREATED, Json(MonitorView::of(&monitor, &state.config.public_url))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/monitors/{}", monitor.id)) {
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
+}
+
+/// Validates and stores a new monitor of `org_id` (the API's create and the dashboard's form).
+pub async fn create_monitor(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, input: &MonitorInput, now: DateTime<Utc>) -> Result<Monitor, Problem> {
+    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS), input.max_runtime_secs)?;
+    let status = MonitorStatus::New.paused(input.paused);
+    // a new monitor goes down if its first ping is late, like any other
+    let alert_at = alert_at_for(status, None, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), now);
+    let fields =
+        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
+    Ok(store::monitors::insert(db, org_id, Uuid::now_v7(), &new_token(), &fields).await?)
 }
 
 /// List monitors, newest first.
