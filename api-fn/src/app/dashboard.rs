@@ -32,16 +32,8 @@ pub async fn home(State(state): State<AppState>, m: Member) -> Result<Response, 
     let month = store::usage::month(&state.pool, org, now).await?;
     let seats = store::users::seats_used(&state.pool, org, now).await?;
     let limits = m.org.tier.limits();
-    let names: Vec<(uuid::Uuid, String)> = {
-        let ids: Vec<uuid::Uuid> = failed.iter().filter_map(|e| e.job_id).collect();
-        let mut named = Vec::new();
-        for id in ids {
-            if let Some(j) = store::jobs::get(&state.pool, org, id).await? {
-                named.push((id, j.spec.name.as_str().to_owned()));
-            }
-        }
-        named
-    };
+    let ids: Vec<uuid::Uuid> = failed.iter().filter_map(|e| e.job_id).collect();
+    let names = store::jobs::names(&state.pool, org, &ids).await?;
     let upgrade = match (&state.config.checkout_url, m.org.tier) {
         (Some(checkout), domain::tier::Tier::Free) => Some(crate::v1::usage::checkout_link(checkout, m.org.id)),
         (None, domain::tier::Tier::Free) => Some("/app/settings".to_owned()),
