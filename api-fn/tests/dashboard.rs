@@ -226,8 +226,16 @@ async fn an_execution_shows_request_masked_response_attempts_and_is_redelivered(
     assert!(copy.contains("redelivery") && copy.contains("an earlier execution") && copy.contains("Not finished yet"), "{}", copy.html);
     let (source, of): (String, Option<Uuid>) = sqlx::query_as("SELECT source, redelivery_of FROM executions WHERE redelivery_of IS NOT NULL").fetch_one(&pool).await.unwrap();
     assert_eq!((source.as_str(), of), ("redelivery", Some(e)));
+    // the failed runs of a range, again: the one already redelivered is skipped, an older one is not
+    let older = finished(&pool, org, Some(job), "timeout", None, Some("no answer"), Duration::hours(2)).await;
+    let from = (Utc::now() - Duration::hours(3)).format("%Y-%m-%dT%H:%M").to_string();
+    let bulk = w.submit(&format!("/app/jobs/{job}"), &format!("/app/jobs/{job}/redeliver-failed"), &[("from", &from), ("to", "")]).await;
+    assert_eq!(bulk.location(), Some(format!("/app/jobs/{job}?done=redelivered&count=1").as_str()), "{}", bulk.html);
+    assert!(w.follow(&bulk).await.contains("1 run(s) enqueued"));
+    let of: Vec<Uuid> = sqlx::query_scalar("SELECT redelivery_of FROM executions WHERE redelivery_of IS NOT NULL ORDER BY created_at").fetch_all(&pool).await.unwrap();
+    assert_eq!(of, vec![e, older]);
     // a run that has not finished cannot be redelivered
-    let pending: Uuid = sqlx::query_scalar("SELECT id FROM executions WHERE source = 'redelivery'").fetch_one(&pool).await.unwrap();
+    let pending: Uuid = sqlx::query_scalar("SELECT id FROM executions WHERE source = 'redelivery' AND redelivery_of = $1").bind(e).fetch_one(&pool).await.unwrap();
     let refused = w.submit(&format!("/app/executions/{e}"), &format!("/app/executions/{pending}/redeliver"), &[]).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.contains("only finished executions can be redelivered"), "{}", refused.html);
@@ -307,8 +315,8 @@ async fn another_organizations_ids_are_404_on_every_route(pool: PgPool) {
     for path in [format!("/app/jobs/{job}"), format!("/app/jobs/{job}/edit"), format!("/app/jobs/{job}/history"), format!("/app/jobs/{job}/delete"), format!("/app/jobs/new?from={job}"), format!("/app/executions/{e}"), format!("/app/executions/{e}?part=1")] {
         assert_eq!(bob.get(&path).await.status, StatusCode::NOT_FOUND, "GET {path}");
     }
-    for action in ["trigger", "pause", "resume", "delete", "edit"] {
-        let r = bob.submit("/app/jobs", &format!("/app/jobs/{job}/{action}"), &[]).await;
+    for action in ["trigger", "pause", "resume", "delete", "edit", "redeliver-failed"] {
+        let r = bob.submit("/app/jobs", &format!("/app/jobs/{job}/{action}"), &[("from", "2026-01-01T00:00")]).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {action}");
     }
     assert_eq!(bob.submit("/app/jobs", &format!("/app/executions/{e}/redeliver"), &[]).await.status, StatusCode::NOT_FOUND);

@@ -35,7 +35,8 @@ pub struct Filters {
     pub cursor: Option<String>,
 }
 
-fn utc(field: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
+/// A `datetime-local` value (or RFC 3339) read as UTC; empty is none.
+pub fn utc(field: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
     let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
     let parsed = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M").or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"));
     match parsed {

@@ -94,6 +94,8 @@ pub async fn list(State(state): State<AppState>, m: Member, Query(q): Query<List
 pub struct DetailQuery {
     pub cursor: Option<String>,
     pub done: Option<String>,
+    /// How many runs a bulk redelivery enqueued.
+    pub count: Option<usize>,
 }
 
 /// The first page of a job's history, as the live fragment and the job page show it.
@@ -120,11 +122,12 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
         Some("saved") => Some("Your changes are saved."),
         Some("paused") => Some("Paused: no new runs until you resume it."),
         Some("resumed") => Some("Resumed: it runs on its schedule again."),
+        Some("redelivered") => Some("Failed runs of that range are on their way again (those already redelivered are skipped)."),
         _ => None,
     };
     let spec = &job.spec;
     let body = html! {
-        @if let Some(d) = done { (notice("", html! { (d) })) }
+        @if let Some(d) = done { (notice("", html! { (d) @if let Some(n) = q.count { " " (n) " run(s) enqueued." } })) }
         dl.facts {
             dt { "State" } dd { (state_of(&job, m.org.tier)) }
             dt { "Schedule" } dd { (spec.schedule.describe()) }
@@ -149,6 +152,16 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
             div #history data-refresh={ "/app/jobs/" (id) "/history" } aria-live="polite" { (runs) }
         } @else { (runs) p { a href={ "/app/jobs/" (id) } { "Latest runs" } } }
         @if let Some(c) = &next { p { a href={ "/app/jobs/" (id) "?cursor=" (c) } { "Older runs" } } }
+        details.help {
+            summary { "Redeliver failed runs of a time range" }
+            form.row method="post" action={ "/app/jobs/" (id) "/redeliver-failed" } {
+                (csrf_field(csrf))
+                label { "From (UTC)" input type="datetime-local" name="from" required value=((now - chrono::Duration::hours(24)).format("%Y-%m-%dT%H:%M")); }
+                label { "To (UTC)" input type="datetime-local" name="to" value=(now.format("%Y-%m-%dT%H:%M")); }
+                button.button type="submit" { "Redeliver failed runs" }
+            }
+            p.muted { "Failed and timed-out runs scheduled in the range, oldest first, at most 1,000 at a time; each is sent again with its own webhook-id, once." }
+        }
         details.help {
             summary { "Use this job from the API" }
             p { "With an API key from " a href="/app/keys" { "API keys" } " in " code { "PRIKKE_API_KEY" } " (" a href="/docs/api" { "API reference" } "):" }
@@ -220,4 +233,25 @@ pub async fn delete(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
     }
     tracing::info!(org_id = %m.org.id, job_id = %id, user_id = %m.user.id, "job deleted from the dashboard");
     Ok(see_other("/app/jobs?done=deleted"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RangeForm {
+    pub csrf: String,
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
+/// Redelivers the job's failed runs of a range (the API's bulk redelivery).
+pub async fn redeliver_failed(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>, AppForm(f): AppForm<RangeForm>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    let from = super::history::utc("From", &Some(f.from.clone()))?.ok_or_else(|| AppError::BadRequest("From: a date and time is needed.".into()))?;
+    let to = super::history::utc("To", &Some(f.to.clone()))?;
+    let now = Utc::now();
+    let mut tx = state.pool.begin().await?;
+    let batch = crate::v1::runs::redeliver_failed_range(&mut tx, m.org.id, m.org.tier, id, from, to, now).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %m.org.id, job_id = %id, count = batch.len(), user_id = %m.user.id, "failed executions redelivered from the dashboard");
+    Ok(see_other(&format!("/app/jobs/{id}?done=redelivered&count={}", batch.len())))
 }

@@ -60,6 +60,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/jobs/{id}/pause", post(jobs::pause))
         .route("/app/jobs/{id}/resume", post(jobs::resume))
         .route("/app/jobs/{id}/delete", get(jobs::delete_page).post(jobs::delete))
+        .route("/app/jobs/{id}/redeliver-failed", post(jobs::redeliver_failed))
         .route("/app/executions", get(history::list))
         .route("/app/executions/rows", get(history::rows_fragment))
         .route("/app/executions/{id}", get(history::detail))

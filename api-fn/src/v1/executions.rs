@@ -20,12 +20,11 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use super::idempotent;
 use super::job_rules::find as find_job;
 use super::pagination::{PageQuery, paginate};
-use super::runs::{ensure_quota, redeliver_one, trigger_job};
+use super::runs::{redeliver_failed_range, redeliver_one, trigger_job};
 use crate::AppState;
 use crate::problem::Problem;
 
-/// Most executions one bulk redelivery enqueues.
-pub const MAX_BULK_REDELIVERY: i64 = 1000;
+pub use super::runs::MAX_BULK_REDELIVERY;
 
 /// Run a job now: enqueues an immediate execution with the job's request and retry policy.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
@@ -192,14 +191,8 @@ pub async fn redeliver_failed(
     ApiJson(range): ApiJson<RedeliverFailed>,
 ) -> Result<(StatusCode, Json<RedeliveredBatch>), Problem> {
     let now = Utc::now();
-    let to = range.to.unwrap_or(now);
-    if range.from >= to {
-        return Err(Problem::invalid_field("from", "range_empty", "from must be earlier than to (which defaults to now)"));
-    }
     let mut tx = state.pool.begin().await?;
-    find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now, 0).await?;
-    let batch = store::executions::redeliver_failed(&mut *tx, tenant.org_id, id, range.from, to, now, MAX_BULK_REDELIVERY).await?;
+    let batch = redeliver_failed_range(&mut tx, tenant.org_id, tenant.tier, id, range.from, range.to, now).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");
     Ok((StatusCode::ACCEPTED, Json(RedeliveredBatch { count: batch.len(), executions: batch.iter().map(ExecutionView::from).collect() })))

@@ -83,6 +83,30 @@ pub async fn redeliver_one(tx: &mut PgConnection, org_id: Uuid, tier: Tier, id: 
     store::executions::redeliver(&mut *tx, org_id, id, Uuid::now_v7(), now).await?.ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))
 }
 
+/// Most executions one bulk redelivery enqueues.
+pub const MAX_BULK_REDELIVERY: i64 = 1000;
+
+/// Redelivers job `job_id`'s failed and timed-out executions scheduled in `[from, to)` (`to`
+/// defaults to `now`), oldest first, at most [`MAX_BULK_REDELIVERY`]; those already redelivered
+/// are skipped. 404 for another organization's job; the quota is checked first.
+pub async fn redeliver_failed_range(
+    tx: &mut PgConnection,
+    org_id: Uuid,
+    tier: Tier,
+    job_id: Uuid,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<store::executions::Execution>, Problem> {
+    let to = to.unwrap_or(now);
+    if from >= to {
+        return Err(Problem::invalid_field("from", "range_empty", "from must be earlier than to (which defaults to now)"));
+    }
+    store::jobs::get(&mut *tx, org_id, job_id).await?.ok_or_else(|| Problem::not_found("job"))?;
+    ensure_org_quota(&mut *tx, org_id, tier, now, 0).await?;
+    Ok(store::executions::redeliver_failed(&mut *tx, org_id, job_id, from, to, now, MAX_BULK_REDELIVERY).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
