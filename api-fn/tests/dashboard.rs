@@ -338,3 +338,54 @@ async fn another_organizations_ids_are_404_on_every_route(pool: PgPool) {
         assert_eq!(guest.get(path).await.location().map(|l| l.starts_with("/app/login?next=")), Some(true), "{path}");
     }
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn admins_add_test_and_delete_alert_channels_and_a_job_is_muted(pool: PgPool) {
+    let (mut ada, ada_org) = owner(&pool, "ada@example.com", "Acme").await;
+    let page = ada.get("/app/channels").await;
+    ok(&page);
+    assert!(page.contains("No channels yet") && page.contains("event:job.failed"), "{}", page.html);
+    let bad = ada.submit("/app/channels", "/app/channels", &[("kind", "email"), ("target", "not an address"), ("event:job.failed", "on")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Not added. target:"), "the API's words: {}", bad.html);
+    let none = ada.submit("/app/channels", "/app/channels", &[("kind", "email"), ("target", "ops@example.com")]).await;
+    assert!(none.contains("events:"), "no event ticked: {}", none.html);
+    let added = ada.submit("/app/channels", "/app/channels", &[("kind", "webhook"), ("target", "https://hooks.slack.com/services/T0/B0/secretXYZW"), ("name", "On-call"), ("event:job.failed", "on"), ("event:monitor.down", "on")]).await;
+    ok(&added);
+    assert!(added.contains("Added https://hooks.slack.com/…XYZW") && !added.contains("secretXYZW"), "the URL is masked as in the API: {}", added.html);
+    let (id, events): (Uuid, Vec<String>) = sqlx::query_as("SELECT id, events FROM notification_channels").fetch_one(&pool).await.unwrap();
+    assert_eq!(events, vec!["job_failed".to_owned(), "monitor_down".to_owned()], "stored by their stored names");
+    // no dispatcher runs here: the test is queued in the real outbox and the page says so at once
+    let tested = ada.submit("/app/channels", &format!("/app/channels/{id}/test"), &[]).await;
+    assert!(tested.contains("The test message is queued"), "{}", tested.html);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notification_deliveries WHERE channel_id = $1 AND is_test AND status = 'pending'").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!(queued, 1, "a test send is in the outbox");
+
+    // another organization's admin: 404 for this channel; a member who is not an admin: 403
+    let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
+    assert_eq!(bob.submit("/app/channels", &format!("/app/channels/{id}/test"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.submit("/app/channels", &format!("/app/channels/{id}/delete"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert!(!bob.get("/app/channels").await.contains("hooks.slack.com"));
+    let bob_id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'bob@example.com'").fetch_one(&pool).await.unwrap();
+    store::users::upsert_membership(&pool, ada_org, bob_id, store::users::Role::Member).await.unwrap();
+    let switched = bob.submit("/app", &format!("/app/orgs/{ada_org}/switch"), &[]).await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    assert_eq!(bob.get("/app/channels").await.status, StatusCode::FORBIDDEN, "members read jobs, admins manage alert channels");
+    assert!(!bob.get("/app").await.contains(r#"href="/app/channels""#), "the nav does not offer it");
+    assert_eq!(bob.submit("/app", &format!("/app/channels/{id}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
+
+    // per-job mute, from the job's page (any member)
+    let job = create_job(&mut ada, &[("name", "Report"), ("url", "https://example.com/r"), ("kind", "daily"), ("time", "03:00")]).await;
+    let muted = bob.submit(&format!("/app/jobs/{job}"), &format!("/app/jobs/{job}/mute"), &[("mute", "true")]).await;
+    let shown = bob.follow(&muted).await;
+    assert!(shown.contains("Muted: this job") && shown.contains(">Unmute<"), "{}", shown.html);
+    let is_muted: bool = sqlx::query_scalar("SELECT alerts_muted FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert!(is_muted);
+    ada.submit(&format!("/app/jobs/{job}"), &format!("/app/jobs/{job}/mute"), &[("mute", "false")]).await;
+    let is_muted: bool = sqlx::query_scalar("SELECT alerts_muted FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert!(!is_muted);
+
+    let gone = ada.submit("/app/channels", &format!("/app/channels/{id}/delete"), &[]).await;
+    assert_eq!(gone.location(), Some("/app/channels"));
+    assert!(ada.follow(&gone).await.contains("No channels yet"));
+}

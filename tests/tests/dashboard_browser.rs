@@ -229,6 +229,13 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     }
     assert!(seen, "the monitor never showed down: {}", b.text().await);
     visit(&b, "13-monitor-down").await;
+    // an alert channel (admins only), listed with its events
+    b.click_link("Alerts").await;
+    b.wait_for_text("No channels yet").await;
+    b.fill("target", "oncall@example.com").await;
+    b.click_button("Add channel").await;
+    b.wait_for_text("Added oncall@example.com").await;
+    visit(&b, "13b-alert-channels").await;
     b.click_link("Home").await;
     b.wait_for_text("Runs per hour").await;
     let counted = b.client.execute("return document.querySelector('[data-testid=monitors-down]').innerText.trim()", vec![]).await.unwrap();

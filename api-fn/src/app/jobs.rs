@@ -122,6 +122,8 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
         Some("saved") => Some("Your changes are saved."),
         Some("paused") => Some("Paused: no new runs until you resume it."),
         Some("resumed") => Some("Resumed: it runs on its schedule again."),
+        Some("muted") => Some("Muted: this job's alerts are sent nowhere."),
+        Some("unmuted") => Some("Unmuted: this job's alerts go to the organization's channels."),
         Some("redelivered") => Some("Failed runs of that range are on their way again (those already redelivered are skipped)."),
         _ => None,
     };
@@ -135,6 +137,22 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
             dt { "Request" } dd { code { (spec.method.as_str()) " " (spec.url.as_str()) } }
             dt { "Retries" } dd { "up to " (spec.retry.max_attempts()) " attempt(s)" }
             dt { "Timeout" } dd { (spec.timeout.secs()) " s" }
+            dt { "Alerts" } dd {
+                @match &spec.alerts {
+                    domain::job::JobAlerts::Muted => "muted: its failures are recorded and sent nowhere",
+                    domain::job::JobAlerts::OrgChannels => { "to the organization's " a href="/app/channels" { "alert channels" } },
+                    domain::job::JobAlerts::Channels(ids) => { "to " (ids.len()) " channel(s) of its own" },
+                }
+                " "
+                form.inline method="post" action={ "/app/jobs/" (id) "/mute" } {
+                    (csrf_field(csrf))
+                    @if matches!(spec.alerts, domain::job::JobAlerts::Muted) {
+                        input type="hidden" name="mute" value="false"; button.linklike type="submit" { "Unmute" }
+                    } @else {
+                        input type="hidden" name="mute" value="true"; button.linklike type="submit" { "Mute" }
+                    }
+                }
+            }
         }
         div.actions {
             form.inline method="post" action={ "/app/jobs/" (id) "/trigger" } { (csrf_field(csrf)) button.button type="submit" { "Run now" } }
@@ -254,4 +272,26 @@ pub async fn redeliver_failed(State(state): State<AppState>, m: Member, ApiPath(
     tx.commit().await?;
     tracing::info!(org_id = %m.org.id, job_id = %id, count = batch.len(), user_id = %m.user.id, "failed executions redelivered from the dashboard");
     Ok(see_other(&format!("/app/jobs/{id}?done=redelivered&count={}", batch.len())))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MuteForm {
+    pub csrf: String,
+    pub mute: bool,
+}
+
+/// Mutes a job's alerts, or sends them to the organization's channels again, through the API's
+/// update rules (the rest of the job unchanged).
+pub async fn set_mute(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>, AppForm(f): AppForm<MuteForm>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    let now = Utc::now();
+    let mut tx = state.pool.begin().await?;
+    let old = store::jobs::get(&mut *tx, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    let mut draft = old.spec.to_draft();
+    draft.notifications = f.mute.then(|| domain::job::JobAlertsInput { mute: Some(true), channels: None });
+    let spec = crate::v1::job_rules::validate(&draft, m.org.tier, now, Some(&old.spec), "")?;
+    crate::v1::job_rules::apply_update(&mut tx, &old, &spec, now).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %m.org.id, job_id = %id, mute = f.mute, user_id = %m.user.id, "job alerts muted or unmuted from the dashboard");
+    Ok(see_other(&format!("/app/jobs/{id}?done={}", if f.mute { "muted" } else { "unmuted" })))
 }

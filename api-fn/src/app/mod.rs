@@ -6,12 +6,14 @@
 //! `keys` (API keys, signing secrets, audit log), `unsubscribe` (alert e-mails' one-click link),
 //! and the dashboard: `dashboard` (the start page: counts, chart, failures, usage), `jobs` (list,
 //! detail, actions), `job_form` (create, duplicate and edit, schedule presets, preview), `history`
-//! (executions across the organization, one execution, redelivery), `monitors`, `display`
+//! (executions across the organization, one execution, redelivery), `monitors`, `channels`
+//! (alert channels, for admins), `display`
 //! (how times, statuses and requests are shown). Pages that show status refresh a fragment
 //! with `app.js` (no other script; every form works without it).
 //! Every page checks the member's role; another organization's ids answer 404.
 
 pub mod auth;
+pub mod channels;
 pub mod dashboard;
 pub mod display;
 pub mod history;
@@ -65,6 +67,10 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/executions/rows", get(history::rows_fragment))
         .route("/app/executions/{id}", get(history::detail))
         .route("/app/executions/{id}/redeliver", post(history::redeliver))
+        .route("/app/channels", get(channels::list).post(channels::create))
+        .route("/app/channels/{id}/test", post(channels::test))
+        .route("/app/channels/{id}/delete", post(channels::delete))
+        .route("/app/jobs/{id}/mute", post(jobs::set_mute))
         .route("/app/monitors", get(monitors::list))
         .route("/app/monitors/new", get(monitors::new_page).post(monitors::create))
         .route("/app/welcome", get(orgs::welcome))
@@ -162,6 +168,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 (link("/app/jobs", "Jobs", "jobs"))
                                 (link("/app/executions", "History", "executions"))
                                 (link("/app/monitors", "Monitors", "monitors"))
+                                @if m.role.can_administer() { (link("/app/channels", "Alerts", "channels")) }
                                 @if m.role.can_administer() { (link("/app/keys", "API keys", "keys")) }
                                 (link("/app/members", "Members", "members"))
                                 @if m.role.can_administer() { (link("/app/audit", "Audit log", "audit")) }
