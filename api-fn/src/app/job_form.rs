@@ -246,6 +246,8 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>, target
     let field = |name: &'static str, label: &'static str, value: &str, kind: &'static str, hint: &'static str| {
         html! { label { (label) input type=(kind) name=(name) value=(value); @if !hint.is_empty() { span.hint { (hint) } } } }
     };
+    // `data-kinds`: the schedule kinds a field belongs to (the script hides the others' fields)
+    let only = |kinds: &'static str, inner: Markup| html! { div.only data-kinds=(kinds) { (inner) } };
     let body = html! {
         @if !errors.is_empty() {
             div.notice.error role="alert" { p { "The job was not saved:" } ul { @for e in errors { li { (e) } } } }
@@ -261,15 +263,15 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>, target
                 label { "Runs" select name="kind" {
                     @for (v, label) in KINDS { option value=(v) selected[f.kind == v || (f.kind.is_empty() && v == "minutes")] { (label) } }
                 } }
-                (field("every", "Every N minutes", or(&f.every, "5"), "number", "for “Every N minutes”: 1 to 59"))
-                (field("minute", "Minute past the hour", or(&f.minute, "0"), "number", "for “Hourly”"))
-                (field("time", "At (HH:MM)", or(&f.time, "09:00"), "time", "for daily, weekly and monthly"))
-                label { "Weekday" select name="weekday" {
+                (only("minutes", field("every", "Every N minutes", or(&f.every, "5"), "number", "for “Every N minutes”: 1 to 59")))
+                (only("hourly", field("minute", "Minute past the hour", or(&f.minute, "0"), "number", "for “Hourly”")))
+                (only("daily weekly monthly", field("time", "At (HH:MM)", or(&f.time, "09:00"), "time", "for daily, weekly and monthly")))
+                (only("weekly", html! { label { "Weekday" select name="weekday" {
                     @for (i, d) in WEEKDAYS.iter().enumerate() { option value=(i) selected[f.weekday == i.to_string() || (f.weekday.is_empty() && i == 1)] { (d) } }
-                } span.hint { "for “Weekly on”" } }
-                (field("day", "Day of the month", or(&f.day, "1"), "number", "for “Monthly on”: 1 to 31 (months without that day are skipped)"))
-                (field("cron", "Cron expression", &f.cron, "text", "for “Cron expression”: 5 fields or @hourly, @daily, @weekly, @monthly"))
-                label { "Once, at" input type="datetime-local" name="at" step="1" value=(f.at); span.hint { "for “Once, at”, in the time zone below" } }
+                } span.hint { "for “Weekly on”" } } }))
+                (only("monthly", field("day", "Day of the month", or(&f.day, "1"), "number", "for “Monthly on”: 1 to 31 (months without that day are skipped)")))
+                (only("cron", field("cron", "Cron expression", &f.cron, "text", "for “Cron expression”: 5 fields or @hourly, @daily, @weekly, @monthly")))
+                (only("once", html! { label { "Once, at" input type="datetime-local" name="at" step="1" value=(f.at); span.hint { "for “Once, at”, in the time zone below" } } }))
                 (zone_picker(f.zone()))
                 button.button.secondary type="submit" name="intent" value="preview" { "Preview" }
                 section #preview aria-live="polite" aria-label="Next runs" { h3 { "Next runs" } (preview(f, tier, now)) }

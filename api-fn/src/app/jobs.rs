@@ -288,7 +288,7 @@ pub async fn set_mute(State(state): State<AppState>, m: Member, ApiPath(id): Api
     let mut tx = state.pool.begin().await?;
     let old = store::jobs::get(&mut *tx, m.org.id, id).await?.ok_or(AppError::NotFound)?;
     let mut draft = old.spec.to_draft();
-    draft.notifications = f.mute.then(|| domain::job::JobAlertsInput { mute: Some(true), channels: None });
+    draft.notifications = f.mute.then_some(domain::job::JobAlertsInput { mute: Some(true), channels: None });
     let spec = crate::v1::job_rules::validate(&draft, m.org.tier, now, Some(&old.spec), "")?;
     crate::v1::job_rules::apply_update(&mut tx, &old, &spec, now).await?;
     tx.commit().await?;

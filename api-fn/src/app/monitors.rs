@@ -123,9 +123,9 @@ fn form_page(m: &Member, f: &MonitorForm, errors: &[String]) -> Markup {
                     option value="interval" selected[f.kind != "cron"] { "Every N minutes" }
                     option value="cron" selected[f.kind == "cron"] { "On a cron schedule" }
                 } }
-                label { "Every (minutes)" input type="number" name="every_minutes" min="1" value=(if f.every_minutes.is_empty() { "60" } else { &f.every_minutes }); span.hint { "for “Every N minutes”: 1 minute to 31 days" } }
-                label { "Cron expression" input type="text" name="cron" value=(f.cron); span.hint { "for “On a cron schedule”, e.g. 0 3 * * *" } }
-                (super::job_form::zone_picker(if f.timezone.is_empty() { "UTC" } else { &f.timezone }))
+                div.only data-kinds="interval" { label { "Every (minutes)" input type="number" name="every_minutes" min="1" value=(if f.every_minutes.is_empty() { "60" } else { &f.every_minutes }); span.hint { "for “Every N minutes”: 1 minute to 31 days" } } }
+                div.only data-kinds="cron" { label { "Cron expression" input type="text" name="cron" value=(f.cron); span.hint { "for “On a cron schedule”, e.g. 0 3 * * *" } } }
+                div.only data-kinds="cron" { (super::job_form::zone_picker(if f.timezone.is_empty() { "UTC" } else { &f.timezone })) }
             }
             label { "Grace (minutes)" input type="number" name="grace_minutes" min="0" value=(if f.grace_minutes.is_empty() { "5" } else { &f.grace_minutes }); span.hint { "how late a ping may be" } }
             label { "Longest run (minutes, optional)" input type="number" name="max_runtime_minutes" min="1" value=(f.max_runtime_minutes); span.hint { "after a /start ping, down if no finish arrives in time" } }
