@@ -302,6 +302,18 @@ async fn monitors_show_state_and_ping_url(pool: PgPool) {
     assert!(page.contains("hourly import") && page.contains("every 3600 s, grace 600 s") && page.contains(r#"data-refresh="/app/monitors?part=1""#), "{}", page.html);
     let live = w.get("/app/monitors?part=1").await;
     assert!(live.contains("nightly backup") && !live.contains("<html"), "the live fragment");
+    // a real ping through the public endpoint shows in the monitor's latest pings
+    let monitor: Uuid = sqlx::query_scalar("SELECT id FROM monitors WHERE name = 'hourly import'").fetch_one(&pool).await.unwrap();
+    let token: String = sqlx::query_scalar("SELECT token FROM monitors WHERE id = $1").bind(monitor).fetch_one(&pool).await.unwrap();
+    let pinged = w.post_raw(&format!("/ping/{token}"), &[("done", "42 rows")]).await;
+    assert!(pinged.status.is_success(), "{} {}", pinged.status, pinged.html);
+    let one = w.get(&format!("/app/monitors/{monitor}")).await;
+    ok(&one);
+    assert!(one.contains("hourly import") && one.contains("Latest pings") && one.contains("success (POST)") && one.contains("done=42+rows"), "{}", one.html);
+    assert!(one.contains(r#"<span class="badge ok">up</span>"#), "up after its ping: {}", one.html);
+    let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
+    assert_eq!(bob.get(&format!("/app/monitors/{monitor}")).await.status, StatusCode::NOT_FOUND);
+    assert!(!bob.get("/app/monitors").await.contains("hourly import"));
     let home = w.get("/app").await;
     assert!(home.contains(r#"data-testid="monitors-down">1<"#), "{}", home.html);
 }

@@ -73,6 +73,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/jobs/{id}/mute", post(jobs::set_mute))
         .route("/app/monitors", get(monitors::list))
         .route("/app/monitors/new", get(monitors::new_page).post(monitors::create))
+        .route("/app/monitors/{id}", get(monitors::detail))
         .route("/app/welcome", get(orgs::welcome))
         .route("/app/signup", get(auth::signup_page).post(auth::signup))
         .route("/app/login", get(auth::login_page).post(auth::login))

@@ -1,6 +1,7 @@
 //! The organization's heartbeat monitors: each one's state, last ping, expected rhythm, and its
 //! ping URL with copyable curl and crontab lines (the state refreshes live); and the form that
-//! makes one (an interval or a cron schedule, grace, longest run), validated by the API's rules.
+//! makes one (an interval or a cron schedule, grace, longest run), validated by the API's rules;
+//! one monitor with its latest pings (live). Another organization's monitor is a 404.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,7 +38,7 @@ fn cards(monitors: &[Monitor], base: &str, now: DateTime<Utc>) -> Markup {
         @for x in monitors {
             @let url = format!("{base}/ping/{}", x.token);
             article.monitor data-testid="monitor" {
-                h2 { (x.name) " " (badge(x.status)) }
+                h2 { a href={ "/app/monitors/" (x.id) } { (x.name) } " " (badge(x.status)) }
                 p { "Expected: " (rhythm(x)) @if let Some(max) = x.max_runtime_secs { ", runs at most " (max) " s" } }
                 p { "Last ping: " @match x.last_ping_at { Some(t) => (when(t, now)), None => "never" }
                     @if let Some(at) = x.alert_at { @if x.status != MonitorStatus::Down { " · down if nothing arrives " (relative(at, now)) } } }
@@ -154,4 +155,31 @@ pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppFor
         Err(p) if p.status == 422 => refuse(p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect()),
         Err(p) => Err(p.into()),
     }
+}
+
+/// One monitor and its latest pings (the pings refresh live).
+pub async fn detail(State(state): State<AppState>, m: Member, crate::v1::extract::ApiPath(id): crate::v1::extract::ApiPath<uuid::Uuid>, axum::extract::Query(q): axum::extract::Query<super::history::DetailQuery>) -> Result<Response, AppError> {
+    let now = Utc::now();
+    let x = store::monitors::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    let pings = store::monitors::recent_pings(&state.pool, m.org.id, id, 20).await?;
+    let part = html! {
+        (cards(std::slice::from_ref(&x), &state.config.public_url, now))
+        h2 { "Latest pings" }
+        @if pings.is_empty() { p.muted { "No pings yet. Call the ping URL above when your job finishes." } } @else {
+            div.scroll { table {
+                caption.visually-hidden { "Latest pings" }
+                thead { tr { th scope="col" { "Received (UTC)" } th scope="col" { "Kind" } th scope="col" { "From" } th scope="col" { "Body" } } }
+                tbody { @for p in &pings { tr {
+                    td { (when(p.received_at, now)) } td { (p.kind.as_str()) " (" (p.method) ")" }
+                    td { (p.source_ip.as_deref().unwrap_or("—")) @if let Some(ua) = &p.user_agent { br; span.muted.clip { (ua) } } }
+                    td { @if let Some(b) = &p.body { code.clip { (b) } } }
+                } } }
+            } }
+        }
+    };
+    if q.part.is_some() {
+        return Ok(fragment(part));
+    }
+    let body = html! { div #monitor data-refresh={ "/app/monitors/" (id) "?part=1" } aria-live="polite" { (part) } p { a href="/app/monitors" { "All monitors" } } };
+    Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "monitors"), &x.name, body)))
 }
