@@ -60,6 +60,8 @@ async fn filters_by_status_job_source_and_time(pool: PgPool) {
     assert_eq!(r.field_errors(), vec![("source".to_owned(), "source_unknown".to_owned())]);
     let r = api.get(&format!("/api/v1/executions?from={to}&to={from}"), &org.api_key).await;
     assert_eq!(r.field_errors(), vec![("from".to_owned(), "range_empty".to_owned())]);
+    let r = api.get("/api/v1/executions?from=9999-12-31T23:59:59Z&to=%2B10000-01-01T00:00:00Z", &org.api_key).await;
+    assert_eq!(r.field_errors(), vec![("to".to_owned(), "instant_out_of_range".to_owned())], "an instant Postgres cannot take is refused before the query: {r:?}");
     assert_eq!(api.get("/api/v1/executions?job_id=nope", &org.api_key).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(api.get("/api/v1/executions?from=yesterday", &org.api_key).await.status, StatusCode::BAD_REQUEST);
 }

@@ -18,6 +18,7 @@ use super::auth::Tenant;
 use super::execution_schema::{AttemptView, ExecutionDetail, ExecutionView};
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use super::idempotent;
+use super::instants::check_instant;
 use super::job_rules::find as find_job;
 use super::pagination::{PageQuery, paginate};
 use super::runs::{redeliver_failed_range, redeliver_one, trigger_job};
@@ -108,6 +109,12 @@ impl HistoryQuery {
                 Problem::invalid_field("source", "source_unknown", format!("{name:?} is not a source; use one of {}", known.join(", ")))
             })?),
         };
+        if let Some(from) = self.from {
+            check_instant("from", from)?;
+        }
+        if let Some(to) = self.to {
+            check_instant("to", to)?;
+        }
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from >= to
         {
@@ -120,7 +127,10 @@ impl HistoryQuery {
 /// List the organization's executions across its jobs and queue calls, latest scheduled first,
 /// filtered by status, job, source and time range.
 #[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(HistoryQuery, PageQuery),
-    responses((status = 200, description = "A page of executions", body = ExecutionPage)),
+    responses(
+        (status = 200, description = "A page of executions", body = ExecutionPage),
+        (status = 422, description = "A filter is invalid (an unknown status or source, an instant out of range, from not before to); `errors` names it", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(h): ApiQuery<HistoryQuery>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ExecutionPage>, Problem> {
     let page = q.parse()?;
