@@ -313,7 +313,23 @@ async fn monitors_show_state_and_ping_url(pool: PgPool) {
     assert!(one.contains(r#"<span class="badge ok">up</span>"#), "up after its ping: {}", one.html);
     let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
     assert_eq!(bob.get(&format!("/app/monitors/{monitor}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.get(&format!("/app/monitors/{monitor}/edit")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.submit("/app/monitors", &format!("/app/monitors/{monitor}/edit"), &[("name", "taken"), ("kind", "interval"), ("every_minutes", "5")]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.submit("/app/monitors", &format!("/app/monitors/{monitor}/delete"), &[]).await.status, StatusCode::NOT_FOUND);
     assert!(!bob.get("/app/monitors").await.contains("hourly import"));
+
+    // edit: the form comes filled in; a new rhythm and a pause are saved through the API's rules
+    let form = w.get(&format!("/app/monitors/{monitor}/edit")).await;
+    assert!(form.contains(r#"value="hourly import""#) && form.contains(r#"name="every_minutes" min="1" value="60""#) && form.contains(r#"name="grace_minutes" min="0" value="10""#), "{}", form.html);
+    let bad = w.submit(&format!("/app/monitors/{monitor}/edit"), &format!("/app/monitors/{monitor}/edit"), &[("name", "hourly import"), ("kind", "cron"), ("cron", "not cron")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = w.submit(&format!("/app/monitors/{monitor}/edit"), &format!("/app/monitors/{monitor}/edit"), &[("name", "half-hourly import"), ("kind", "interval"), ("every_minutes", "30"), ("grace_minutes", "5"), ("paused", "true")]).await;
+    assert_eq!(saved.location(), Some(format!("/app/monitors/{monitor}").as_str()), "{}", saved.html);
+    let (name, secs, grace, status): (String, Option<i32>, i32, String) = sqlx::query_as("SELECT name, interval_secs, grace_secs, status FROM monitors WHERE id = $1").bind(monitor).fetch_one(&pool).await.unwrap();
+    assert_eq!((name.as_str(), secs, grace, status.as_str()), ("half-hourly import", Some(1800), 300, "paused"));
+    let gone = w.submit(&format!("/app/monitors/{monitor}"), &format!("/app/monitors/{monitor}/delete"), &[]).await;
+    assert_eq!(gone.location(), Some("/app/monitors"));
+    assert_eq!(w.get(&format!("/app/monitors/{monitor}")).await.status, StatusCode::NOT_FOUND);
     let home = w.get("/app").await;
     assert!(home.contains(r#"data-testid="monitors-down">1<"#), "{}", home.html);
 }

@@ -74,6 +74,8 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/monitors", get(monitors::list))
         .route("/app/monitors/new", get(monitors::new_page).post(monitors::create))
         .route("/app/monitors/{id}", get(monitors::detail))
+        .route("/app/monitors/{id}/edit", get(monitors::edit_page).post(monitors::edit))
+        .route("/app/monitors/{id}/delete", post(monitors::delete))
         .route("/app/welcome", get(orgs::welcome))
         .route("/app/signup", get(auth::signup_page).post(auth::signup))
         .route("/app/login", get(auth::login_page).post(auth::login))

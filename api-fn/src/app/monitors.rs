@@ -1,7 +1,8 @@
 //! The organization's heartbeat monitors: each one's state, last ping, expected rhythm, and its
 //! ping URL with copyable curl and crontab lines (the state refreshes live); and the form that
 //! makes one (an interval or a cron schedule, grace, longest run), validated by the API's rules;
-//! one monitor with its latest pings (live). Another organization's monitor is a 404.
+//! one monitor with its latest pings (live), its edit form and its deletion. Another
+//! organization's monitor is a 404.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -86,6 +87,8 @@ pub struct MonitorForm {
     pub timezone: String,
     pub grace_minutes: String,
     pub max_runtime_minutes: String,
+    /// `true` when ticked (edit only).
+    pub paused: String,
 }
 
 fn minutes(field: &str, v: &str, default: Option<u32>) -> Result<Option<u32>, String> {
@@ -111,11 +114,16 @@ impl MonitorForm {
     }
 }
 
-fn form_page(m: &Member, f: &MonitorForm, errors: &[String]) -> Markup {
+/// The form for a new monitor, or for monitor `editing`.
+fn form_page(m: &Member, f: &MonitorForm, errors: &[String], editing: Option<uuid::Uuid>) -> Markup {
+    let (action, title, save) = match editing {
+        Some(id) => (format!("/app/monitors/{id}/edit"), "Edit monitor", "Save changes"),
+        None => ("/app/monitors/new".to_owned(), "New monitor", "Create monitor"),
+    };
     let body = html! {
         @if !errors.is_empty() { div.notice.error role="alert" { p { "The monitor was not saved:" } ul { @for e in errors { li { (e) } } } } }
         p.muted { "Your job pings the monitor's URL when it runs; the monitor goes down (and alerts) when a ping is later than expected plus the grace period." }
-        form.stack.wide method="post" action="/app/monitors/new" {
+        form.stack.wide method="post" action=(action) {
             (csrf_field(&m.visitor.csrf))
             label { "Name" input type="text" name="name" value=(f.name) required maxlength="200"; }
             fieldset {
@@ -130,19 +138,20 @@ fn form_page(m: &Member, f: &MonitorForm, errors: &[String]) -> Markup {
             }
             label { "Grace (minutes)" input type="number" name="grace_minutes" min="0" value=(if f.grace_minutes.is_empty() { "5" } else { &f.grace_minutes }); span.hint { "how late a ping may be" } }
             label { "Longest run (minutes, optional)" input type="number" name="max_runtime_minutes" min="1" value=(f.max_runtime_minutes); span.hint { "after a /start ping, down if no finish arrives in time" } }
-            button.button type="submit" { "Create monitor" }
+            @if editing.is_some() { label.check { input type="checkbox" name="paused" value="true" checked[f.paused == "true"]; " Paused (pings are recorded, it never goes down)" } }
+            button.button type="submit" { (save) }
         }
     };
-    page(&Frame::of(m, "monitors"), "New monitor", body)
+    page(&Frame::of(m, "monitors"), title, body)
 }
 
 pub async fn new_page(m: Member) -> Response {
-    respond(&m.visitor, StatusCode::OK, form_page(&m, &MonitorForm::default(), &[]))
+    respond(&m.visitor, StatusCode::OK, form_page(&m, &MonitorForm::default(), &[], None))
 }
 
 pub async fn create(State(state): State<AppState>, m: Member, AppForm(f): AppForm<MonitorForm>) -> Result<Response, AppError> {
     m.visitor.check_csrf(&f.csrf)?;
-    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, form_page(&m, &f, &errors)));
+    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, form_page(&m, &f, &errors, None)));
     let input = match f.input() {
         Ok(i) => i,
         Err(e) => return refuse(vec![e]),
@@ -180,6 +189,73 @@ pub async fn detail(State(state): State<AppState>, m: Member, crate::v1::extract
     if q.part.is_some() {
         return Ok(fragment(part));
     }
-    let body = html! { div #monitor data-refresh={ "/app/monitors/" (id) "?part=1" } aria-live="polite" { (part) } p { a href="/app/monitors" { "All monitors" } } };
+    let body = html! {
+        div.actions {
+            a.button href={ "/app/monitors/" (id) "/edit" } { "Edit" }
+            form.inline method="post" action={ "/app/monitors/" (id) "/delete" } { (csrf_field(&m.visitor.csrf)) button.button.danger type="submit" { "Delete" } }
+        }
+        div #monitor data-refresh={ "/app/monitors/" (id) "?part=1" } aria-live="polite" { (part) }
+        p { a href="/app/monitors" { "All monitors" } }
+    };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "monitors"), &x.name, body)))
+}
+
+/// The form filled from a stored monitor.
+fn form_of(x: &Monitor) -> MonitorForm {
+    let mins = |secs: i32| (secs / 60).to_string();
+    let (kind, every, cron, timezone) = match &x.schedule {
+        MonitorSchedule::Interval { secs } => ("interval", mins(*secs), String::new(), "UTC".to_owned()),
+        MonitorSchedule::Cron { expr, timezone } => ("cron", String::new(), expr.clone(), timezone.clone()),
+    };
+    MonitorForm {
+        name: x.name.clone(),
+        kind: kind.into(),
+        every_minutes: every,
+        cron,
+        timezone,
+        grace_minutes: mins(x.grace_secs),
+        max_runtime_minutes: x.max_runtime_secs.map(mins).unwrap_or_default(),
+        paused: if x.status == MonitorStatus::Paused { "true".into() } else { String::new() },
+        ..MonitorForm::default()
+    }
+}
+
+pub async fn edit_page(State(state): State<AppState>, m: Member, crate::v1::extract::ApiPath(id): crate::v1::extract::ApiPath<uuid::Uuid>) -> Result<Response, AppError> {
+    let x = store::monitors::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    Ok(respond(&m.visitor, StatusCode::OK, form_page(&m, &form_of(&x), &[], Some(id))))
+}
+
+/// Saves an edit through the API's update (validated whole, its deadline moved for the new rhythm).
+pub async fn edit(State(state): State<AppState>, m: Member, crate::v1::extract::ApiPath(id): crate::v1::extract::ApiPath<uuid::Uuid>, AppForm(f): AppForm<MonitorForm>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    let refuse = |errors: Vec<String>| Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, form_page(&m, &f, &errors, Some(id))));
+    let input = match f.input() {
+        Ok(i) => i,
+        Err(e) => return refuse(vec![e]),
+    };
+    let patch = crate::v1::monitors::MonitorPatch {
+        name: Some(input.name),
+        schedule: Some(input.schedule),
+        grace_secs: Some(input.grace_secs.unwrap_or(crate::v1::monitors::DEFAULT_GRACE_SECS)),
+        max_runtime_secs: Some(input.max_runtime_secs.unwrap_or(0)),
+        paused: Some(f.paused == "true"),
+    };
+    let mut tx = state.pool.begin().await?;
+    match crate::v1::monitors::update_monitor(&mut tx, m.org.id, id, &patch, Utc::now()).await {
+        Ok(_) => {}
+        Err(p) if p.status == 422 => return refuse(p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect()),
+        Err(p) => return Err(p.into()),
+    }
+    tx.commit().await?;
+    tracing::info!(org_id = %m.org.id, monitor_id = %id, user_id = %m.user.id, "monitor edited from the dashboard");
+    Ok(see_other(&format!("/app/monitors/{id}")))
+}
+
+pub async fn delete(State(state): State<AppState>, m: Member, crate::v1::extract::ApiPath(id): crate::v1::extract::ApiPath<uuid::Uuid>, AppForm(f): AppForm<super::orgs::CsrfOnly>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    if !store::monitors::delete(&state.pool, m.org.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(org_id = %m.org.id, monitor_id = %id, user_id = %m.user.id, "monitor deleted from the dashboard");
+    Ok(see_other("/app/monitors"))
 }

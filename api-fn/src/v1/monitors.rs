@@ -272,7 +272,15 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<MonitorPatch>) -> Result<Json<MonitorView>, Problem> {
     let mut tx = state.pool.begin().await?;
-    let m = store::monitors::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("monitor"))?;
+    let updated = update_monitor(&mut tx, tenant.org_id, id, &patch, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(Json(MonitorView::of(&updated, &state.config.public_url)))
+}
+
+/// Applies `patch` to monitor `id` of `org_id` (validated whole again; its next deadline moved
+/// for the new rhythm): the API's update and the dashboard's edit form.
+pub async fn update_monitor(tx: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid, patch: &MonitorPatch, now: DateTime<Utc>) -> Result<Monitor, Problem> {
+    let m = store::monitors::get(&mut *tx, org_id, id).await?.ok_or_else(|| Problem::not_found("monitor"))?;
     let current_schedule = match &m.schedule {
         MonitorSchedule::Cron { expr, timezone } => MonitorScheduleInput::Cron { expr: expr.clone(), timezone: Some(timezone.clone()) },
         MonitorSchedule::Interval { secs } => MonitorScheduleInput::Interval { interval_secs: *secs as u32 },
@@ -288,12 +296,10 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
         },
     )?;
     let status = m.status.paused(patch.paused);
-    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
+    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), now);
     let fields =
         MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
-    let updated = store::monitors::update(&mut *tx, tenant.org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))?;
-    tx.commit().await?;
-    Ok(Json(MonitorView::of(&updated, &state.config.public_url)))
+    store::monitors::update(&mut *tx, org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))
 }
 
 /// Delete a monitor and its pings.
