@@ -365,6 +365,41 @@ pub async fn list(
     tenant_rows::newest_first::<JobRow, _>(db, &SELECT, org_id, before, limit).await
 }
 
+/// A page of an organization's jobs whose name or URL contains `text` (case-insensitive),
+/// newest first, paged like [`list`].
+pub async fn search(db: impl PgExecutor<'_>, org_id: Uuid, text: &str, before: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> StoreResult<Vec<Job>> {
+    let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        "{} WHERE org_id = $1 AND (name ILIKE $2 OR url ILIKE $2) AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+          ORDER BY created_at DESC, id DESC LIMIT $5",
+        *SELECT
+    ))
+    .bind(org_id)
+    .bind(pattern)
+    .bind(before.map(|b| b.0))
+    .bind(before.map(|b| b.1))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// An organization's enabled jobs due to run before `until`, soonest first.
+pub async fn due_before(db: impl PgExecutor<'_>, org_id: Uuid, until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Job>> {
+    let rows: Vec<JobRow> = sqlx::query_as(&format!("{} WHERE org_id = $1 AND enabled AND next_run_at < $2 ORDER BY next_run_at, id LIMIT $3", *SELECT))
+        .bind(org_id)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// The names of those of `ids` that are jobs of `org_id` (for lists of executions).
+pub async fn names(db: impl PgExecutor<'_>, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as("SELECT id, name FROM jobs WHERE org_id = $1 AND id = ANY($2)").bind(org_id).bind(ids).fetch_all(db).await?)
+}
+
 /// Every job of an organization (declarative sync compares against the whole set).
 pub async fn all(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>> {
     let rows: Vec<JobRow> = sqlx::query_as(&format!("{} WHERE org_id = $1 ORDER BY created_at, id", *SELECT))
@@ -501,6 +536,39 @@ mod tests {
             "notifications": {"channels": ["0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5c", "0192f2a1-c3d8-4e5f-8a9b-0c1d2e3f4a5b"]},
             "schedule": {"kind": "cron", "expr": "30 2 * * *", "timezone": "Europe/Oslo"}
         }))
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn search_matches_name_or_url_literally_within_the_tenant(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Pro).await.unwrap();
+        let b = organizations::insert(&pool, "B", "b", Tier::Pro).await.unwrap();
+        let make = |name: &str, url: &str| spec(serde_json::json!({"name": name, "url": url, "schedule": {"kind": "cron", "expr": "0 * * * *"}}));
+        let report = insert(&pool, a.id, Uuid::now_v7(), &make("Nightly report", "https://example.com/a"), None).await.unwrap();
+        let billing = insert(&pool, a.id, Uuid::now_v7(), &make("100% sync", "https://billing.example.com/x"), None).await.unwrap();
+        insert(&pool, b.id, Uuid::now_v7(), &make("Nightly report of B", "https://example.com/b"), None).await.unwrap();
+        let names = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+        assert_eq!(names(search(&pool, a.id, "NIGHTLY", None, 10).await.unwrap()), vec![report.id]);
+        assert_eq!(names(search(&pool, a.id, "billing.", None, 10).await.unwrap()), vec![billing.id], "the URL too");
+        assert_eq!(names(search(&pool, a.id, "0%", None, 10).await.unwrap()), vec![billing.id], "% is a character, not a wildcard");
+        assert!(search(&pool, a.id, "_", None, 10).await.unwrap().is_empty());
+        assert_eq!(names(search(&pool, a.id, "", None, 1).await.unwrap()), vec![billing.id], "newest first");
+        assert_eq!(names(search(&pool, a.id, "", Some((billing.created_at, billing.id)), 5).await.unwrap()), vec![report.id]);
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn due_before_lists_enabled_jobs_soonest_first(pool: PgPool) {
+        let a = organizations::insert(&pool, "A", "a", Tier::Pro).await.unwrap();
+        let b = organizations::insert(&pool, "B", "b", Tier::Pro).await.unwrap();
+        let now = Utc::now();
+        let hourly = spec(serde_json::json!({"name": "h", "url": "https://example.com", "schedule": {"kind": "cron", "expr": "0 * * * *"}}));
+        let later = insert(&pool, a.id, Uuid::now_v7(), &hourly, Some(now + chrono::Duration::minutes(50))).await.unwrap();
+        let soon = insert(&pool, a.id, Uuid::now_v7(), &hourly, Some(now + chrono::Duration::minutes(5))).await.unwrap();
+        insert(&pool, a.id, Uuid::now_v7(), &hourly, Some(now + chrono::Duration::minutes(90))).await.unwrap();
+        insert(&pool, b.id, Uuid::now_v7(), &hourly, Some(now + chrono::Duration::minutes(1))).await.unwrap();
+        let due = due_before(&pool, a.id, now + chrono::Duration::hours(1), 10).await.unwrap();
+        assert_eq!(due.iter().map(|j| j.id).collect::<Vec<_>>(), vec![soon.id, later.id]);
+        let b_job = due_before(&pool, b.id, now + chrono::Duration::hours(1), 10).await.unwrap().remove(0);
+        assert_eq!(names(&pool, a.id, &[soon.id, b_job.id]).await.unwrap(), vec![(soon.id, "h".to_owned())], "B's job is not named to A");
     }
 
     #[sqlx::test(migrator = "crate::MIGRATOR")]

@@ -3,13 +3,26 @@
 //! JavaScript. Modules: `session` (cookies, the signed-in member, form tokens), `password`
 //! (argon2id), `mail` (the account e-mails, written to the outbox), `auth` (sign-up, sign-in,
 //! links, sign-out), `orgs` (start page, organizations), `members` (members and invitations),
-//! `keys` (API keys, signing secrets, audit log), `unsubscribe` (alert e-mails' one-click link).
+//! `keys` (API keys, signing secrets, audit log), `unsubscribe` (alert e-mails' one-click link),
+//! and the dashboard: `dashboard` (the start page: counts, chart, failures, usage), `jobs` (list,
+//! detail, actions), `job_form` (create, duplicate and edit, schedule presets, preview), `history`
+//! (executions across the organization, one execution, redelivery), `monitors`, `channels`
+//! (alert channels, for admins), `display`
+//! (how times, statuses and requests are shown). Pages that show status refresh a fragment
+//! with `app.js` (no other script; every form works without it).
 //! Every page checks the member's role; another organization's ids answer 404.
 
 pub mod auth;
+pub mod channels;
+pub mod dashboard;
+pub mod display;
+pub mod history;
+pub mod job_form;
+pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod members;
+pub mod monitors;
 pub mod orgs;
 pub mod password;
 pub mod session;
@@ -29,12 +42,40 @@ use crate::AppState;
 /// The stylesheet: the edge's (the same look as the landing page) and the app's own rules.
 const CSS: &str = concat!(include_str!("../../../edge/content/site.css"), include_str!("app.css"));
 
+/// The one script: refreshes `[data-refresh]` fragments and the job form's preview.
+const JS: &str = include_str!("app.js");
+
 /// Adds the app's routes.
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
-        .route("/app", get(orgs::home))
-        .route("/app/", get(orgs::home))
+        .route("/app", get(dashboard::home))
+        .route("/app/", get(dashboard::home))
         .route("/app/static/app.css", get(stylesheet))
+        .route("/app/static/app.js", get(script))
+        .route("/app/jobs", get(jobs::list))
+        .route("/app/jobs/new", get(job_form::new_page).post(job_form::create))
+        .route("/app/jobs/preview", get(job_form::preview_fragment))
+        .route("/app/jobs/{id}", get(jobs::detail))
+        .route("/app/jobs/{id}/edit", get(job_form::edit_page).post(job_form::edit))
+        .route("/app/jobs/{id}/history", get(jobs::history_fragment))
+        .route("/app/jobs/{id}/trigger", post(jobs::trigger))
+        .route("/app/jobs/{id}/pause", post(jobs::pause))
+        .route("/app/jobs/{id}/resume", post(jobs::resume))
+        .route("/app/jobs/{id}/delete", get(jobs::delete_page).post(jobs::delete))
+        .route("/app/jobs/{id}/redeliver-failed", post(jobs::redeliver_failed))
+        .route("/app/executions", get(history::list))
+        .route("/app/executions/rows", get(history::rows_fragment))
+        .route("/app/executions/{id}", get(history::detail))
+        .route("/app/executions/{id}/redeliver", post(history::redeliver))
+        .route("/app/channels", get(channels::list).post(channels::create))
+        .route("/app/channels/{id}/test", post(channels::test))
+        .route("/app/channels/{id}/delete", post(channels::delete))
+        .route("/app/jobs/{id}/mute", post(jobs::set_mute))
+        .route("/app/monitors", get(monitors::list))
+        .route("/app/monitors/new", get(monitors::new_page).post(monitors::create))
+        .route("/app/monitors/{id}", get(monitors::detail))
+        .route("/app/monitors/{id}/edit", get(monitors::edit_page).post(monitors::edit))
+        .route("/app/monitors/{id}/delete", post(monitors::delete))
         .route("/app/welcome", get(orgs::welcome))
         .route("/app/signup", get(auth::signup_page).post(auth::signup))
         .route("/app/login", get(auth::login_page).post(auth::login))
@@ -69,6 +110,13 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 async fn stylesheet() -> Response {
     let mut res = CSS.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}
+
+async fn script() -> Response {
+    let mut res = JS.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
 }
@@ -111,6 +159,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Prikke" }
                 link rel="stylesheet" href="/app/static/app.css";
+                script src="/app/static/app.js" defer {}
             }
             body {
                 header.site {
@@ -118,7 +167,11 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         a.logo href="/app" { "Prikke" b { "." } }
                         nav.app aria-label="Main" {
                             @if let Some(m) = frame.member {
-                                (link("/app", "Jobs", "home"))
+                                (link("/app", "Home", "home"))
+                                (link("/app/jobs", "Jobs", "jobs"))
+                                (link("/app/executions", "History", "executions"))
+                                (link("/app/monitors", "Monitors", "monitors"))
+                                @if m.role.can_administer() { (link("/app/channels", "Alerts", "channels")) }
                                 @if m.role.can_administer() { (link("/app/keys", "API keys", "keys")) }
                                 (link("/app/members", "Members", "members"))
                                 @if m.role.can_administer() { (link("/app/audit", "Audit log", "audit")) }
@@ -216,6 +269,18 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The API's rules answer with problems; a page shows the same words.
+impl From<crate::problem::Problem> for AppError {
+    fn from(p: crate::problem::Problem) -> Self {
+        match p.status {
+            404 => AppError::NotFound,
+            403 => AppError::Forbidden(p.detail),
+            400..=499 => AppError::BadRequest(p.detail),
+            _ => AppError::Internal,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, title, text) = match self {
@@ -231,6 +296,13 @@ impl IntoResponse for AppError {
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }
+}
+
+/// A fragment of a page (refreshed by `app.js`), never cached.
+pub fn fragment(markup: Markup) -> Response {
+    let mut res = axum::response::Html(markup.into_string()).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// A page response (never cached: pages show private data and carry form tokens).

@@ -1,10 +1,9 @@
-//! The start page (the organization's jobs), the first organization of a new account, making
-//! and switching organizations, and the organization's settings (name, plan).
+//! The first organization of a new account, making and switching organizations, and the
+//! organization's settings (name, plan).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Utc;
 use domain::account::Role;
 use domain::audit::{Actor, AuditAction};
 use domain::signing::SigningSecret;
@@ -14,7 +13,7 @@ use uuid::Uuid;
 
 use super::auth::AppForm;
 use super::session::Visitor;
-use super::{AppError, Frame, Member, csrf_field, notice, page, respond, see_other};
+use super::{AppError, Frame, Member, csrf_field, page, respond, see_other};
 use crate::AppState;
 use crate::v1::extract::ApiPath;
 
@@ -45,40 +44,6 @@ fn slug_for(name: &str) -> String {
     let base = base.trim_end_matches('-');
     let suffix: String = rand::random::<[u8; 3]>().iter().map(|b| format!("{b:02x}")).collect();
     if base.is_empty() { format!("org-{suffix}") } else { format!("{base}-{suffix}") }
-}
-
-/// The organization's jobs, newest first (the dashboard grows from here).
-pub async fn home(State(state): State<AppState>, m: Member) -> Result<Response, AppError> {
-    let jobs = store::jobs::list(&state.pool, m.org.id, None, 101).await?;
-    let month = store::usage::month(&state.pool, m.org.id, Utc::now()).await?;
-    let limits = m.org.tier.limits();
-    let body = html! {
-        p.muted { "This month: " strong { (month.executions) } " of " (limits.monthly_executions) " executions. "
-            (jobs.len().min(100)) @if jobs.len() > 100 { "+" } " job(s)" @if let Some(max) = limits.max_jobs { " of " (max) } "." }
-        @if jobs.is_empty() {
-            (notice("", html! { "No jobs yet. Create one with the API: make an API key under " a href="/app/keys" { "API keys" } ", then "
-                code { "POST /api/v1/jobs" } " (see " a href="/docs/getting-started" { "getting started" } ")." }))
-        } @else {
-            table {
-                caption.visually-hidden { "Jobs" }
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Schedule" } th scope="col" { "Next run (UTC)" } th scope="col" { "State" } } }
-                tbody {
-                    @for job in jobs.iter().take(100) {
-                        tr {
-                            td { (job.spec.name.as_str()) }
-                            td { (job.spec.schedule.describe()) }
-                            td { @match job.next_run_at { Some(at) => (at.format("%Y-%m-%d %H:%M:%S")), None => "—" } }
-                            td {
-                                @if let Some(reason) = job.paused_reason { "paused: " (reason.explain(m.org.tier)) }
-                                @else if job.spec.enabled { "enabled" } @else { "disabled" }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
-    Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "home"), "Jobs", body)))
 }
 
 /// A signed-in user in no organization yet: make one.

@@ -92,7 +92,7 @@ pub struct TestResult {
 }
 
 /// A webhook URL as shown after it was stored: scheme, host, and the last four characters.
-fn masked(target: &ChannelTarget) -> String {
+pub fn masked(target: &ChannelTarget) -> String {
     match target {
         ChannelTarget::Email(a) => a.as_str().to_owned(),
         ChannelTarget::Webhook(url) => {
@@ -174,26 +174,33 @@ fn validate(name: Option<&str>, kind: ChannelKind, target: &str, events: Option<
     ),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<ChannelInput>) -> Result<Response, Problem> {
-    let v = validate(input.name.as_deref(), input.kind, &input.target, input.events.as_deref())?;
-    let mut tx = state.pool.begin().await?;
-    let count = store::notification_channels::count_locked(&mut tx, tenant.org_id, input.kind).await?;
-    let limits = tenant.tier.limits();
-    if !limits.allows_another_channel(input.kind, u32::try_from(count).unwrap_or(u32::MAX)) {
-        let max = match input.kind {
-            ChannelKind::Email => limits.max_email_channels,
-            ChannelKind::Webhook => limits.max_webhook_channels,
-        };
-        return Err(Problem::channel_limit(tenant.tier, input.kind, max.unwrap_or(0)));
-    }
-    let fields = ChannelFields { name: v.name.as_deref(), target: &v.target, events: &v.events, enabled: input.enabled.unwrap_or(true) };
-    let channel = store::notification_channels::insert(&mut *tx, tenant.org_id, Uuid::now_v7(), &fields).await?;
-    tx.commit().await?;
-    tracing::info!(org_id = %tenant.org_id, channel_id = %channel.id, kind = input.kind.as_str(), "notification channel created");
+    let channel = create_channel(&state.pool, tenant.org_id, tenant.tier, &input).await?;
     let mut res = (StatusCode::CREATED, Json(ChannelView::from(&channel))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/notification-channels/{}", channel.id)) {
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
+}
+
+/// Validates and stores a channel of `org_id` within its plan's channel limit (counted under a
+/// lock): the API's create and the dashboard's form.
+pub async fn create_channel(pool: &sqlx::PgPool, org_id: Uuid, tier: domain::tier::Tier, input: &ChannelInput) -> Result<Channel, Problem> {
+    let v = validate(input.name.as_deref(), input.kind, &input.target, input.events.as_deref())?;
+    let mut tx = pool.begin().await?;
+    let count = store::notification_channels::count_locked(&mut tx, org_id, input.kind).await?;
+    let limits = tier.limits();
+    if !limits.allows_another_channel(input.kind, u32::try_from(count).unwrap_or(u32::MAX)) {
+        let max = match input.kind {
+            ChannelKind::Email => limits.max_email_channels,
+            ChannelKind::Webhook => limits.max_webhook_channels,
+        };
+        return Err(Problem::channel_limit(tier, input.kind, max.unwrap_or(0)));
+    }
+    let fields = ChannelFields { name: v.name.as_deref(), target: &v.target, events: &v.events, enabled: input.enabled.unwrap_or(true) };
+    let channel = store::notification_channels::insert(&mut *tx, org_id, Uuid::now_v7(), &fields).await?;
+    tx.commit().await?;
+    tracing::info!(%org_id, channel_id = %channel.id, kind = input.kind.as_str(), "notification channel created");
+    Ok(channel)
 }
 
 /// List notification channels, newest first.
@@ -262,19 +269,26 @@ pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     ),
     security(("api_key" = [])))]
 pub async fn test(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<TestResult>), Problem> {
+    let (code, result) = send_test(&state.pool, tenant.org_id, id).await?;
+    Ok((code, Json(result)))
+}
+
+/// Queues a test message to channel `id` of `org_id` and waits (up to [`TEST_WAIT`], not at all
+/// without a dispatcher) for its outcome: 200 when answered, 202 while still queued.
+pub async fn send_test(pool: &sqlx::PgPool, org_id: Uuid, id: Uuid) -> Result<(StatusCode, TestResult), Problem> {
     let now = Utc::now();
-    let send = store::outbox::request_test(&state.pool, tenant.org_id, id, now).await?.ok_or_else(|| Problem::not_found("notification channel"))?;
+    let send = store::outbox::request_test(pool, org_id, id, now).await?.ok_or_else(|| Problem::not_found("notification channel"))?;
     // with no dispatcher alive nothing will send it soon: say so at once instead of waiting
-    let dispatchers = store::status::scheduler(&state.pool, now).await?.instances;
+    let dispatchers = store::status::scheduler(pool, now).await?.instances;
     let wait = if dispatchers > 0 { TEST_WAIT } else { Duration::ZERO };
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let s = store::outbox::state(&state.pool, tenant.org_id, send).await?.ok_or_else(|| Problem::not_found("test message"))?;
+        let s = store::outbox::state(pool, org_id, send).await?.ok_or_else(|| Problem::not_found("test message"))?;
         // (a test message is tried once: it ends sent or failed)
         let answered = s.status != SendStatus::Pending;
         if answered || tokio::time::Instant::now() >= deadline {
             let code = if answered { StatusCode::OK } else { StatusCode::ACCEPTED };
-            return Ok((code, Json(TestResult { id: send, status: s.status, attempts: s.attempts, response_status: s.response_status, error: s.last_error })));
+            return Ok((code, TestResult { id: send, status: s.status, attempts: s.attempts, response_status: s.response_status, error: s.last_error }));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -1,5 +1,6 @@
-//! Runs on demand and history: trigger a job now, list a job's executions, read one, redeliver
-//! one, and redeliver a job's failed executions of a time range in bulk. Redeliveries reuse the
+//! Runs on demand and history: trigger a job now, list a job's executions or the whole
+//! organization's (filtered), read one, redeliver one, and redeliver a job's failed executions
+//! of a time range in bulk. Redeliveries reuse the
 //! original's message id (the same Standard Webhooks message, delivered again).
 
 use axum::Json;
@@ -8,22 +9,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use domain::execution::ExecutionStatus;
 use store::executions::Source;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::Tenant;
 use super::execution_schema::{AttemptView, ExecutionDetail, ExecutionView};
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdempotencyKey};
 use super::idempotent;
+use super::instants::check_instant;
 use super::job_rules::find as find_job;
 use super::pagination::{PageQuery, paginate};
-use super::runs::{Adding, enqueue_spec, ensure_quota};
+use super::runs::{redeliver_failed_range, redeliver_one, trigger_job};
 use crate::AppState;
 use crate::problem::Problem;
 
-/// Most executions one bulk redelivery enqueues.
-pub const MAX_BULK_REDELIVERY: i64 = 1000;
+pub use super::runs::MAX_BULK_REDELIVERY;
 
 /// Run a job now: enqueues an immediate execution with the job's request and retry policy.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
@@ -42,10 +44,7 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
         return Ok(replay);
     }
     let job = find_job(&mut *tx, &tenant, id).await?;
-    ensure_quota(&mut tx, &tenant, now, Adding::one(job.spec.body.as_ref().map_or(0, |b| b.as_str().len()))).await?;
-    // a manual run is a one-off: someone is waiting for it, and no next occurrence makes up for it
-    let priority = domain::priority::priority(tenant.tier, None);
-    let execution = enqueue_spec(&mut tx, &tenant, Some(job.id), Source::Manual, now, priority, &job.spec).await?;
+    let execution = trigger_job(&mut tx, tenant.org_id, tenant.tier, &job, now).await?;
     let res = idempotent::finish(&mut tx, &tenant, &key, StatusCode::ACCEPTED, &ExecutionView::from(&execution)).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %job.id, execution_id = %execution.id, "job triggered");
@@ -73,6 +72,75 @@ pub async fn list_for_job(State(state): State<AppState>, tenant: Tenant, ApiPath
     Ok(Json(ExecutionPage { data: rows.iter().map(ExecutionView::from).collect(), next_cursor }))
 }
 
+/// The filters of the organization-wide history; every one given must match.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// One status or several separated by commas (`failed,timeout`): pending, running, waiting,
+    /// success, failed, timeout, cancelled, skipped.
+    #[param(example = "failed,timeout")]
+    pub status: Option<String>,
+    /// Only this job's executions.
+    pub job_id: Option<Uuid>,
+    /// Only executions from this source: schedule, manual, queue, redelivery.
+    pub source: Option<String>,
+    /// Scheduled at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Scheduled before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl HistoryQuery {
+    /// The store's filter, or a problem naming the field at fault.
+    pub fn parse(&self) -> Result<store::history::HistoryFilter, Problem> {
+        let mut statuses = Vec::new();
+        for name in self.status.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+            let status = name.parse().map_err(|_| {
+                let known: Vec<&str> = ExecutionStatus::ALL.iter().map(|s| s.as_str()).collect();
+                Problem::invalid_field("status", "status_unknown", format!("{name:?} is not a status; use one or more of {}", known.join(", ")))
+            })?;
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        let source = match self.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(name) => Some(name.parse::<Source>().map_err(|_| {
+                let known: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
+                Problem::invalid_field("source", "source_unknown", format!("{name:?} is not a source; use one of {}", known.join(", ")))
+            })?),
+        };
+        if let Some(from) = self.from {
+            check_instant("from", from)?;
+        }
+        if let Some(to) = self.to {
+            check_instant("to", to)?;
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err(Problem::invalid_field("from", "range_empty", "from must be earlier than to"));
+        }
+        Ok(store::history::HistoryFilter { statuses, job_id: self.job_id, source, from: self.from, to: self.to })
+    }
+}
+
+/// List the organization's executions across its jobs and queue calls, latest scheduled first,
+/// filtered by status, job, source and time range.
+#[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(HistoryQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of executions", body = ExecutionPage),
+        (status = 422, description = "A filter is invalid (an unknown status or source, an instant out of range, from not before to); `errors` names it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])))]
+pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(h): ApiQuery<HistoryQuery>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ExecutionPage>, Problem> {
+    let page = q.parse()?;
+    let filter = h.parse()?;
+    let rows = store::history::list(&state.pool, tenant.org_id, &filter, page.after, i64::from(page.limit) + 1).await?;
+    let (rows, next_cursor) = paginate(rows, page.limit, |e| (e.scheduled_for, e.id));
+    Ok(Json(ExecutionPage { data: rows.iter().map(ExecutionView::from).collect(), next_cursor }))
+}
+
 /// Get an execution with its finished attempts.
 #[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions", params(("id" = Uuid, Path, description = "Execution id")),
     responses((status = 200, description = "The execution", body = ExecutionDetail)),
@@ -95,14 +163,7 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
 pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<ExecutionView>), Problem> {
     let now = Utc::now();
     let mut tx = state.pool.begin().await?;
-    let original = store::executions::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
-    if !original.status.is_final() {
-        return Err(Problem::conflict(format!("the execution is {}; only finished executions can be redelivered", original.status)));
-    }
-    ensure_quota(&mut tx, &tenant, now, Adding::one(original.body.as_deref().map_or(0, str::len))).await?;
-    let copy = store::executions::redeliver(&mut *tx, tenant.org_id, id, Uuid::now_v7(), now)
-        .await?
-        .ok_or_else(|| Problem::conflict("the execution changed while redelivering; try again"))?;
+    let copy = redeliver_one(&mut tx, tenant.org_id, tenant.tier, id, now).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, execution_id = %copy.id, redelivery_of = %id, "execution redelivered");
     Ok((StatusCode::ACCEPTED, Json(ExecutionView::from(&copy))))
@@ -143,16 +204,8 @@ pub async fn redeliver_failed(
     ApiJson(range): ApiJson<RedeliverFailed>,
 ) -> Result<(StatusCode, Json<RedeliveredBatch>), Problem> {
     let now = Utc::now();
-    let to = range.to.unwrap_or(now);
-    if range.from >= to {
-        return Err(Problem::invalid_field("from", "range_empty", "from must be earlier than to (which defaults to now)"));
-    }
     let mut tx = state.pool.begin().await?;
-    find_job(&mut *tx, &tenant, id).await?;
-    // written first, then checked with them counted (the transaction rolls back when refused)
-    store::usage::lock_enqueues(&mut *tx, tenant.org_id).await?;
-    let batch = store::executions::redeliver_failed(&mut *tx, tenant.org_id, id, range.from, to, now, MAX_BULK_REDELIVERY).await?;
-    ensure_quota(&mut tx, &tenant, now, Adding::WRITTEN).await?;
+    let batch = redeliver_failed_range(&mut tx, tenant.org_id, tenant.tier, id, range.from, range.to, now).await?;
     tx.commit().await?;
     tracing::info!(org_id = %tenant.org_id, job_id = %id, count = batch.len(), "failed executions redelivered");
     Ok((StatusCode::ACCEPTED, Json(RedeliveredBatch { count: batch.len(), executions: batch.iter().map(ExecutionView::from).collect() })))

@@ -97,13 +97,19 @@ pub async fn ensure_channels(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, draft:
 /// the organization row is locked first (until the transaction ends), so concurrent creates
 /// cannot both pass the check.
 pub async fn ensure_room(conn: &mut PgConnection, tenant: &Tenant, adding: i64) -> Result<(), Problem> {
-    if tenant.tier.limits().max_jobs.is_none() {
+    ensure_org_room(conn, tenant.org_id, tenant.tier, adding).await
+}
+
+/// [`ensure_room`] for an organization on `tier`, whoever acts for it (an API key, or a member
+/// in the dashboard).
+pub async fn ensure_org_room(conn: &mut PgConnection, org_id: Uuid, tier: domain::tier::Tier, adding: i64) -> Result<(), Problem> {
+    if tier.limits().max_jobs.is_none() {
         return Ok(());
     }
-    let org = store::organizations::lock(&mut *conn, tenant.org_id).await?.ok_or_else(|| Problem::unauthorized("organization no longer exists"))?;
+    let org = store::organizations::lock(&mut *conn, org_id).await?.ok_or_else(|| Problem::unauthorized("organization no longer exists"))?;
     // the locked row's tier is authoritative (the plan may have changed since authentication)
     let Some(max) = org.tier.limits().max_jobs else { return Ok(()) };
-    let count = store::jobs::count(&mut *conn, tenant.org_id).await?;
+    let count = store::jobs::count(&mut *conn, org_id).await?;
     if count + adding > i64::from(max) {
         return Err(Problem::job_limit(org.tier, max, count, adding));
     }

@@ -42,6 +42,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/jobs/{id}/trigger", post(executions::trigger))
         .route("/api/v1/jobs/{id}/executions", get(executions::list_for_job))
         .route("/api/v1/jobs/{id}/executions/redeliver-failed", post(executions::redeliver_failed))
+        .route("/api/v1/executions", get(executions::list))
         .route("/api/v1/executions/{id}", get(executions::get))
         .route("/api/v1/executions/{id}/redeliver", post(executions::redeliver))
         .route("/api/v1/sync", put(sync::sync))

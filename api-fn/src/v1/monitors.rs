@@ -222,18 +222,23 @@ fn new_token() -> String {
     responses((status = 201, description = "Created", body = MonitorView, headers(("Location" = String, description = "URL of the new monitor")))),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<MonitorInput>) -> Result<Response, Problem> {
-    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS), input.max_runtime_secs)?;
-    let status = MonitorStatus::New.paused(input.paused);
-    // a new monitor goes down if its first ping is late, like any other
-    let alert_at = alert_at_for(status, None, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
-    let fields =
-        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
-    let monitor = store::monitors::insert(&state.pool, tenant.org_id, Uuid::now_v7(), &new_token(), &fields).await?;
+    let monitor = create_monitor(&state.pool, tenant.org_id, &input, Utc::now()).await?;
     let mut res = (StatusCode::CREATED, Json(MonitorView::of(&monitor, &state.config.public_url))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/monitors/{}", monitor.id)) {
         res.headers_mut().insert(header::LOCATION, location);
     }
     Ok(res)
+}
+
+/// Validates and stores a new monitor of `org_id` (the API's create and the dashboard's form).
+pub async fn create_monitor(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, input: &MonitorInput, now: DateTime<Utc>) -> Result<Monitor, Problem> {
+    let v = validate(&input.name, &input.schedule, input.grace_secs.unwrap_or(DEFAULT_GRACE_SECS), input.max_runtime_secs)?;
+    let status = MonitorStatus::New.paused(input.paused);
+    // a new monitor goes down if its first ping is late, like any other
+    let alert_at = alert_at_for(status, None, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), now);
+    let fields =
+        MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
+    Ok(store::monitors::insert(db, org_id, Uuid::now_v7(), &new_token(), &fields).await?)
 }
 
 /// List monitors, newest first.
@@ -267,7 +272,15 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<MonitorPatch>) -> Result<Json<MonitorView>, Problem> {
     let mut tx = state.pool.begin().await?;
-    let m = store::monitors::get(&mut *tx, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("monitor"))?;
+    let updated = update_monitor(&mut tx, tenant.org_id, id, &patch, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(Json(MonitorView::of(&updated, &state.config.public_url)))
+}
+
+/// Applies `patch` to monitor `id` of `org_id` (validated whole again; its next deadline moved
+/// for the new rhythm): the API's update and the dashboard's edit form.
+pub async fn update_monitor(tx: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid, patch: &MonitorPatch, now: DateTime<Utc>) -> Result<Monitor, Problem> {
+    let m = store::monitors::get(&mut *tx, org_id, id).await?.ok_or_else(|| Problem::not_found("monitor"))?;
     let current_schedule = match &m.schedule {
         MonitorSchedule::Cron { expr, timezone } => MonitorScheduleInput::Cron { expr: expr.clone(), timezone: Some(timezone.clone()) },
         MonitorSchedule::Interval { secs } => MonitorScheduleInput::Interval { interval_secs: *secs as u32 },
@@ -283,12 +296,10 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
         },
     )?;
     let status = m.status.paused(patch.paused);
-    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), Utc::now());
+    let alert_at = alert_at_for(status, m.last_ping_at, &v.rhythm, TimeDelta::seconds(i64::from(v.grace_secs)), now);
     let fields =
         MonitorFields { name: &v.name, schedule: &v.schedule, grace_secs: v.grace_secs, max_runtime_secs: v.max_runtime_secs, status, alert_at };
-    let updated = store::monitors::update(&mut *tx, tenant.org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))?;
-    tx.commit().await?;
-    Ok(Json(MonitorView::of(&updated, &state.config.public_url)))
+    store::monitors::update(&mut *tx, org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))
 }
 
 /// Delete a monitor and its pings.

@@ -23,7 +23,7 @@ use crate::{health, pings};
     ),
     paths(
         jobs::create, jobs::list, jobs::get, jobs::update, jobs::delete, jobs::enable, jobs::disable,
-        executions::trigger, executions::list_for_job, executions::get, executions::redeliver, executions::redeliver_failed,
+        executions::trigger, executions::list_for_job, executions::list, executions::get, executions::redeliver, executions::redeliver_failed,
         sync::sync, queue::enqueue, preview::preview,
         monitors::create, monitors::list, monitors::get, monitors::update, monitors::delete,
         channels::create, channels::list, channels::get, channels::update, channels::delete, channels::test,
@@ -172,7 +172,7 @@ mod tests {
             }
         }
         let count = ids.len();
-        for id in ["jobs_list", "monitors_list", "api_keys_rotate", "signing_secrets_rotate", "ping_success_get", "ping_success_post", "openapi_serve"] {
+        for id in ["jobs_list", "executions_list", "monitors_list", "api_keys_rotate", "signing_secrets_rotate", "ping_success_get", "ping_success_post", "openapi_serve"] {
             assert!(ids.contains(&id.to_owned()), "{id} missing from {ids:?}");
         }
         ids.sort();

@@ -56,10 +56,16 @@ pub async fn preview(tenant: Tenant, ApiJson(req): ApiJson<PreviewRequest>) -> R
     if let Some(from) = req.from {
         check_instant("from", from)?;
     }
-    if let ScheduleSpec::Once { at } = &req.schedule {
+    preview_of(&req.schedule, tenant.tier, req.from.unwrap_or_else(Utc::now), count).map(Json)
+}
+
+/// The preview of `spec` for a plan on `tier`: its next `count` runs after `from`, its
+/// description and shortest interval (the API's preview and the dashboard's job form).
+pub fn preview_of(spec: &ScheduleSpec, tier: domain::tier::Tier, from: DateTime<Utc>, count: u32) -> Result<PreviewResponse, Problem> {
+    if let ScheduleSpec::Once { at } = spec {
         check_instant("schedule.at", *at)?;
     }
-    let schedule = req.schedule.parse().map_err(|e| {
+    let schedule = spec.parse().map_err(|e| {
         let field = match e {
             ScheduleError::EmptyTimezone | ScheduleError::UnknownTimezone { .. } => "schedule.timezone",
             ScheduleError::PresetOutOfRange { .. } => "schedule.preset",
@@ -72,12 +78,12 @@ pub async fn preview(tenant: Tenant, ApiJson(req): ApiJson<PreviewRequest>) -> R
         Schedule::Cron(c) => (Some(c.timezone().name().to_owned()), Some(c.expr().to_owned())),
         Schedule::Once(_) => (None, None),
     };
-    Ok(Json(PreviewResponse {
+    Ok(PreviewResponse {
         description: schedule.describe(),
         timezone,
         expr,
         interval_minutes,
-        runs: schedule.next_runs(req.from.unwrap_or_else(Utc::now), count as usize),
-        allowed_on_plan: interval_minutes.is_none_or(|m| m >= tenant.tier.limits().min_interval_minutes),
-    }))
+        runs: schedule.next_runs(from, count as usize),
+        allowed_on_plan: interval_minutes.is_none_or(|m| m >= tier.limits().min_interval_minutes),
+    })
 }
