@@ -12,10 +12,17 @@ use std::io::Write;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
+use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+
+#[path = "support/web_client.rs"]
+mod web_client;
+
+/// One request to the bench host.
+async fn send(s: &mut SendRequest<Full<Bytes>>, method: &str, path: &str, cookie: &str, form: Option<String>) -> (u16, Vec<String>, Vec<u8>) {
+    web_client::send(s, "bench", method, path, cookie, form).await
+}
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -24,24 +31,6 @@ fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
-async fn send(s: &mut SendRequest<Full<Bytes>>, method: &str, path: &str, cookie: &str, form: Option<String>) -> (u16, Vec<String>, Vec<u8>) {
-    let mut req = Request::builder().method(method).uri(path).header("host", "bench").header("user-agent", "bench");
-    if !cookie.is_empty() {
-        req = req.header("cookie", cookie);
-    }
-    let body = match form {
-        Some(f) => {
-            req = req.header("content-type", "application/x-www-form-urlencoded");
-            Full::new(Bytes::from(f))
-        }
-        None => Full::new(Bytes::new()),
-    };
-    s.ready().await.expect("connection ready");
-    let res = s.send_request(req.body(body).unwrap()).await.expect("a response");
-    let status = res.status().as_u16();
-    let cookies = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap().to_owned()).collect();
-    (status, cookies, res.into_body().collect().await.unwrap().to_bytes().to_vec())
-}
 
 fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
     ms.sort_by(f64::total_cmp);

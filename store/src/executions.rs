@@ -324,7 +324,7 @@ pub async fn attempts(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreR
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::organizations;
     use domain::tier::Tier;
@@ -393,7 +393,8 @@ mod tests {
         assert!(rest.iter().all(|e| e.scheduled_for < first[1].scheduled_for));
     }
 
-    async fn hourly_job(pool: &PgPool, org_id: Uuid) -> Uuid {
+    /// A job row of `org_id` (hourly, one attempt), straight into the table.
+    pub(crate) async fn hourly_job(pool: &PgPool, org_id: Uuid) -> Uuid {
         sqlx::query_scalar(
             "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
              VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",

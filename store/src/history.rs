@@ -159,16 +159,7 @@ mod tests {
     use domain::tier::Tier;
     use sqlx::PgPool;
 
-    async fn job(pool: &PgPool, org_id: Uuid) -> Uuid {
-        sqlx::query_scalar(
-            "INSERT INTO jobs (org_id, name, url, method, schedule_kind, cron_expr, retry_max_attempts, retry_base_delay_secs, retry_max_delay_secs)
-             VALUES ($1, 'j', 'https://example.com', 'POST', 'cron', '0 * * * *', 1, 10, 10) RETURNING id",
-        )
-        .bind(org_id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    }
+    use crate::executions::tests::hourly_job as job;
 
     async fn run(pool: &PgPool, org_id: Uuid, job_id: Option<Uuid>, source: Source, at: DateTime<Utc>, status: &str) -> Uuid {
         let id = Uuid::now_v7();
