@@ -7,7 +7,6 @@
 //! cargo run --release -p api-fn --example bench_app -- --url http://127.0.0.1:8080 \
 //!     --database-url postgres://…/db --clients 100 --secs 15
 
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use hyper_util::rt::TokioIo;
 
 #[path = "support/web_client.rs"]
 mod web_client;
-use web_client::send;
+use web_client::{gzip_len, percentiles, send};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -57,17 +56,6 @@ fn csrf_of(html: &[u8]) -> String {
     html[at..at + 64].to_owned()
 }
 
-fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.99), *ms.last().unwrap())
-}
-
-fn gzip_len(bytes: &[u8]) -> usize {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap().len()
-}
 
 /// Makes `n` confirmed users in one organization (the first its owner) with 20 jobs.
 async fn people(database_url: &str, n: usize) {

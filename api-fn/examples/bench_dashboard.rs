@@ -8,7 +8,6 @@
 //! cargo run --release -p api-fn --example bench_dashboard -- \
 //!     --database-url postgres://postgres@127.0.0.1:5432/postgres --rounds 300
 
-use std::io::Write;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,6 +17,7 @@ use hyper_util::rt::TokioIo;
 
 #[path = "support/web_client.rs"]
 mod web_client;
+use web_client::{gzip_len, percentiles};
 
 /// One request to the bench host.
 async fn send(s: &mut SendRequest<Full<Bytes>>, method: &str, path: &str, cookie: &str, form: Option<String>) -> (u16, Vec<String>, Vec<u8>) {
@@ -32,17 +32,6 @@ fn arg(name: &str) -> Option<String> {
 }
 
 
-fn percentiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.99), *ms.last().unwrap())
-}
-
-fn gzip_len(bytes: &[u8]) -> usize {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap().len()
-}
 
 /// The organization, its owner, 1,000 jobs and 100,000 executions of the first job; returns the
 /// big job's id and one execution's.
