@@ -239,6 +239,10 @@ pub async fn run(r: Recorder, mut rx: mpsc::Receiver<Report>, abandon: Cancellat
                 r.wake.hint(*run_at);
             }
         }
+        // runs handed back are pending again: claim them now, not at the next poll
+        if !released.is_empty() {
+            r.wake.now();
+        }
     }
 }
 

@@ -72,13 +72,24 @@ fn start(
     max_defer: Duration,
 ) -> (mpsc::Sender<Report>, watch::Receiver<usize>, tokio::task::JoinHandle<()>) {
     let clock: SharedClock = Arc::new(SystemClock);
+    start_waking(pool, firing, max_defer, Arc::new(Wake::new(clock, Duration::ZERO)))
+}
+
+/// [`start`], waking `wake` (the claim loop's).
+fn start_waking(
+    pool: &PgPool,
+    firing: Arc<AdaptiveLimit>,
+    max_defer: Duration,
+    wake: Arc<Wake>,
+) -> (mpsc::Sender<Report>, watch::Receiver<usize>, tokio::task::JoinHandle<()>) {
+    let clock: SharedClock = Arc::new(SystemClock);
     let (tx, rx) = mpsc::channel(1);
     let (deferring, deferred) = watch::channel(0);
     let r = Recorder {
         pool: pool.clone(),
         me: ME.to_owned(),
         clock: clock.clone(),
-        wake: Arc::new(Wake::new(clock, Duration::ZERO)),
+        wake,
         firing,
         defer: DeferPolicy { max_defer, ..DeferPolicy::default() },
         deferring,
@@ -173,4 +184,20 @@ async fn hand_backs_and_a_closed_channel_do_not_wait(pool: PgPool) {
     tokio::time::timeout(Duration::from_secs(10), recorder).await.expect("the recorder stops").unwrap();
     assert_eq!(status(&pool, ids[1]).await, "success", "flushed before stopping, backlog or not");
     assert_eq!(limit.backlog(), 1);
+}
+
+/// A run handed back is pending again and the claim loop is woken for it at once: before, it
+/// waited for the loop's next poll (a claim that failed after its rows were leased, say, handed
+/// them back while the loop went to sleep; with a long poll they sat there).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_hand_back_wakes_the_claim_loop(pool: PgPool) {
+    let ids = claimed(&pool, 1).await;
+    let wake = Arc::new(Wake::new(Arc::new(SystemClock), Duration::ZERO));
+    let (tx, _deferred, recorder) = start_waking(&pool, Arc::new(AdaptiveLimit::new(1, 4)), Duration::from_secs(600), wake.clone());
+    tx.send(Report::Release(ids[0], 1)).await.unwrap();
+    let woken = tokio::time::timeout(Duration::from_secs(10), wake.wait(Duration::from_secs(600))).await;
+    assert!(woken.is_ok(), "the claim loop was not woken for the run handed back");
+    assert_eq!(status(&pool, ids[0]).await, "pending", "written before the wake-up");
+    drop(tx);
+    recorder.await.unwrap();
 }
