@@ -128,7 +128,7 @@ impl DispatcherConfig {
             alerts: AlertSettings::default(),
             alert_resolve: Vec::new(),
             alert_root_certificates_pem: Vec::new(),
-            master_keys: domain::sealed::MasterKeys::parse(store::keyring::DEVELOPMENT_KEYS).expect("the development key list parses"),
+            master_keys: store::keyring::development_keys(),
         }
     }
 

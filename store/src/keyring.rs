@@ -74,6 +74,11 @@ impl OrgKey {
 /// for production: api-fn and the dispatcher refuse to start there without `PRIKKE_ENCRYPTION_KEYS`.
 pub const DEVELOPMENT_KEYS: &str = "dev:cHJpa2tlLWRldi1rZXktbmV2ZXItcHJvZHVjdGlvbiE=";
 
+/// [`DEVELOPMENT_KEYS`], parsed.
+pub fn development_keys() -> MasterKeys {
+    MasterKeys::parse(DEVELOPMENT_KEYS).expect("the development key list parses")
+}
+
 /// Reads the `PRIKKE_ENCRYPTION_KEYS` setting (both services share it): required in production;
 /// elsewhere its absence means [`DEVELOPMENT_KEYS`]. The message names the setting and never
 /// repeats key material.
@@ -81,7 +86,7 @@ pub fn master_keys_setting(value: Option<&str>, production: bool) -> Result<Mast
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) => MasterKeys::parse(v).map_err(|e| format!("PRIKKE_ENCRYPTION_KEYS: {e}")),
         None if production => Err("PRIKKE_ENCRYPTION_KEYS is required in production: the master key(s) that wrap each organization's data key, as id:base64-of-32-bytes, newest first (e.g. k1:$(openssl rand -base64 32))".to_owned()),
-        None => Ok(MasterKeys::parse(DEVELOPMENT_KEYS).expect("the development key list parses")),
+        None => Ok(development_keys()),
     }
 }
 
@@ -92,7 +97,7 @@ impl Keyring {
 
     /// A keyring with [`DEVELOPMENT_KEYS`].
     pub fn development() -> Keyring {
-        Keyring::new(MasterKeys::parse(DEVELOPMENT_KEYS).expect("the development key list parses"))
+        Keyring::new(development_keys())
     }
 
     pub fn master(&self) -> &MasterKeys {
