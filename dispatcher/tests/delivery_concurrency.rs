@@ -61,6 +61,50 @@ async fn at_most_n_requests_are_in_flight_per_host_and_other_hosts_are_not_starv
     );
 }
 
+/// Names are limited by the address they lead to as well as by their registrable domain: many
+/// names (or many domains) pointed at one server do not multiply its cap.
+#[tokio::test]
+async fn names_that_lead_to_one_address_share_its_cap() {
+    let mut gate = Gate::start().await;
+    let deliverer = deliverer_with(LOOPBACK, |c| c.per_host_concurrency = 1);
+    let port = gate.receiver.addr.port();
+    // `a.localhost` and `b.localhost` are two registrable domains (no public suffix covers
+    // `localhost`), both standing for 127.0.0.1, where the gate listens
+    let holder = {
+        let deliverer = deliverer.clone();
+        tokio::spawn(async move {
+            let secrets = [secret()];
+            deliverer.deliver(&post(&format!("http://a.localhost:{port}/"), None, &secrets)).await
+        })
+    };
+    gate.arrived_at_least(1).await;
+    for url in [format!("http://b.localhost:{port}/"), format!("http://127.0.0.1:{port}/")] {
+        let secrets = [secret()];
+        let mut request = post(&url, None, &secrets);
+        request.timeout = Duration::from_millis(200);
+        let delivery = deliverer.deliver(&request).await;
+        assert_eq!(delivery.outcome, AttemptOutcome::Timeout, "{url}");
+        let error = delivery.error.unwrap();
+        assert!(error.contains("waiting for a free slot: 1 deliveries to 127.0.0.1 were already in flight"), "{url}: {error}");
+    }
+    assert_eq!(gate.arrived(), 1, "nothing else reached the server while its one slot was held");
+    gate.release(1);
+    assert_eq!(holder.await.unwrap().outcome, AttemptOutcome::Success { status: 200 });
+    assert_eq!(deliverer.host_limiter().tracked_hosts(), 0, "both slots were given back");
+
+    // with the slot free, another name for the address is served
+    let done = tokio::spawn({
+        let deliverer = deliverer.clone();
+        async move {
+            let secrets = [secret()];
+            deliverer.deliver(&post(&format!("http://b.localhost:{port}/"), None, &secrets)).await
+        }
+    });
+    gate.arrived_at_least(2).await;
+    gate.release(1);
+    assert_eq!(done.await.unwrap().outcome, AttemptOutcome::Success { status: 200 });
+}
+
 #[tokio::test]
 async fn waiting_for_a_slot_counts_against_the_timeout() {
     let mut gate = Gate::start().await;

@@ -14,9 +14,9 @@ use reqwest::header::{
 use reqwest::{Method, Url};
 
 use super::capture::{BodyCapture, capture_headers};
-use super::failure::{Phase, failure_outcome, timeout_message};
+use super::failure::{Phase, failure_outcome, resolve_failure_outcome, timeout_message};
 use super::guarded_resolver::GuardedResolver;
-use super::host_limit::HostLimiter;
+use super::host_limit::{HostLimiter, HostPermit};
 use super::ssrf::{TargetGuard, refused_name_message, reserved_name_addresses};
 use super::{Delivery, DeliveryConfig, DeliveryRequest};
 
@@ -42,6 +42,10 @@ pub struct Deliverer {
 struct Inner {
     client: reqwest::Client,
     guard: Arc<TargetGuard>,
+    /// The client's resolver, also asked before sending for the address a name leads to.
+    resolver: GuardedResolver,
+    /// Names resolved to fixed addresses by configuration (as the client resolves them).
+    fixed: std::collections::HashMap<String, std::net::SocketAddr>,
     limiter: HostLimiter,
     body_cap: usize,
 }
@@ -94,11 +98,13 @@ fn set_signature(headers: &mut HeaderMap, timestamp: i64, signature: Option<Head
     }
 }
 
-/// Where a delivery goes: `host:port` as messages show it, and the key of its per-host limit.
+/// Where a delivery goes: `host:port` as messages show it, the key of its per-host limit, and
+/// the name whose address is limited too (none for an IP literal: its key is the address).
 #[derive(Debug, Clone)]
 struct Host {
     shown: String,
     limit_key: String,
+    name: Option<String>,
 }
 
 /// A prepared delivery holding a slot to its host ([`Deliverer::take_slot`]).
@@ -106,7 +112,9 @@ struct Host {
 pub struct Slotted {
     request: reqwest::Request,
     host: Host,
-    permit: super::host_limit::HostPermit,
+    /// The slot for the host's registrable domain (or IP literal), and for the address its name
+    /// resolved to when that is another key.
+    permits: (HostPermit, Option<HostPermit>),
     timeout: std::time::Duration,
     /// What the wait for the slot left of the timeout (a wait for anything else does not count).
     left: std::time::Duration,
@@ -172,12 +180,13 @@ impl Deliverer {
         let user_agent = HeaderValue::from_str(&cfg.user_agent)
             .map_err(|_| DeliveryInitError::UserAgent(cfg.user_agent.clone()))?;
         let guard = Arc::new(TargetGuard::new(cfg.allow_targets.clone()).with_ports(cfg.allow_ports.clone()));
+        let resolver = GuardedResolver::new(Arc::clone(&guard));
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .referer(false)
-            .dns_resolver(Arc::new(GuardedResolver::new(Arc::clone(&guard))))
+            .dns_resolver(Arc::new(resolver.clone()))
             .pool_max_idle_per_host(cfg.pool_idle_per_host)
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .connect_timeout(cfg.connect_timeout)
@@ -195,6 +204,8 @@ impl Deliverer {
             inner: Arc::new(Inner {
                 client,
                 guard,
+                resolver,
+                fixed: cfg.resolve.iter().cloned().collect(),
                 limiter: HostLimiter::new(cfg.per_host_concurrency),
                 body_cap: cfg.response_body_cap,
             }),
@@ -224,10 +235,15 @@ impl Deliverer {
         }
     }
 
-    /// Waits for a slot to the delivery's host, within its timeout (the wait counts against it).
-    /// `Err` is the delivery's outcome without sending: refused, or timed out waiting. A caller
+    /// Waits for a slot to the delivery's host, within its timeout (the wait counts against it):
+    /// one for its registrable domain, then, for a name, one for the address it resolves to, so
+    /// many names (or sites) pointed at one server share that server's cap. `Err` is the
+    /// delivery's outcome without sending: refused, unresolvable, or timed out waiting. A caller
     /// that takes the slot before anything shared (the dispatcher's delivery permit) keeps runs
     /// aimed at a slow host from holding what runs to other hosts need.
+    ///
+    /// Slots are always taken domain first, address second, and a holder of an address slot
+    /// waits for nothing else, so two deliveries never wait for each other's slots.
     pub async fn take_slot(&self, prepared: Prepared) -> Result<Slotted, Delivery> {
         let started_at = Utc::now();
         let clock = Instant::now();
@@ -238,27 +254,61 @@ impl Deliverer {
                 return Err(finished(started_at, clock, outcome, Some(message), Received::default()));
             }
         };
-        match tokio::time::timeout(prepared.timeout, self.inner.limiter.acquire(&host.limit_key)).await {
-            Ok(permit) => {
-                let left = prepared.timeout.saturating_sub(clock.elapsed());
-                Ok(Slotted { request, host, permit, timeout: prepared.timeout, left, timestamp: prepared.timestamp })
-            }
-            Err(_) => {
-                let message = timeout_message(Phase::WaitingForSlot, prepared.timeout, &host.limit_key, self.inner.limiter.per_host());
-                Err(finished(started_at, clock, AttemptOutcome::Timeout, Some(message), Received::default()))
-            }
+        let waited = |key: &str| {
+            let message = timeout_message(Phase::WaitingForSlot, prepared.timeout, key, self.inner.limiter.per_host());
+            finished(started_at, clock, AttemptOutcome::Timeout, Some(message), Received::default())
+        };
+        let Ok(permit) = tokio::time::timeout(prepared.timeout, self.inner.limiter.acquire(&host.limit_key)).await else {
+            return Err(waited(&host.limit_key));
+        };
+        let address = match &host.name {
+            None => None,
+            Some(name) => match tokio::time::timeout(prepared.timeout.saturating_sub(clock.elapsed()), self.address_of(name)).await {
+                Ok(Ok(ip)) => Some(ip.to_string()).filter(|key| *key != host.limit_key),
+                Ok(Err(err)) => {
+                    let outcome = resolve_failure_outcome(err.as_ref(), &host.shown);
+                    let message = match &outcome {
+                        AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => Some(message.clone()),
+                        _ => None,
+                    };
+                    return Err(finished(started_at, clock, outcome, message, Received::default()));
+                }
+                Err(_) => {
+                    let message = timeout_message(Phase::AwaitingResponse, prepared.timeout, &host.shown, self.inner.limiter.per_host());
+                    return Err(finished(started_at, clock, AttemptOutcome::Timeout, Some(message), Received::default()));
+                }
+            },
+        };
+        let address_permit = match address {
+            None => None,
+            Some(key) => match tokio::time::timeout(prepared.timeout.saturating_sub(clock.elapsed()), self.inner.limiter.acquire(&key)).await {
+                Ok(permit) => Some(permit),
+                Err(_) => return Err(waited(&key)),
+            },
+        };
+        let left = prepared.timeout.saturating_sub(clock.elapsed());
+        Ok(Slotted { request, host, permits: (permit, address_permit), timeout: prepared.timeout, left, timestamp: prepared.timestamp })
+    }
+
+    /// The first address a name leads to (as the client will connect: fixed by configuration,
+    /// or the resolver's vetted answer, which the connection then reuses).
+    async fn address_of(&self, name: &str) -> Result<std::net::IpAddr, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(addr) = self.inner.fixed.get(name) {
+            return Ok(addr.ip());
         }
+        let addrs = self.inner.resolver.vetted_addresses(name).await?;
+        Ok(addrs[0].ip())
     }
 
     /// Sends a delivery that holds its host slot, within what is left of its timeout.
     pub async fn send_slotted(&self, slotted: Slotted) -> Delivery {
-        let Slotted { request, host, permit, timeout, left, .. } = slotted;
+        let Slotted { request, host, permits, timeout, left, .. } = slotted;
         let (started_at, clock) = (Utc::now(), Instant::now());
         let mut phase = Phase::AwaitingResponse;
         let mut received = Received::default();
         let exchange = self.exchange(request, &mut phase, &mut received);
         let result = tokio::time::timeout(left, exchange).await;
-        drop(permit);
+        drop(permits);
         match result {
             Ok(Ok(())) => {
                 let status = received.status.unwrap_or_default();
@@ -398,7 +448,11 @@ impl Deliverer {
         }
         // `host_str` keeps the brackets of an IPv6 literal: `[::1]:8080`.
         let shown = format!("{}:{port}", url.host_str().unwrap_or_default());
-        Ok(Host { shown, limit_key: limit_key(&host) })
+        let name = match host {
+            url::Host::Domain(name) => Some(name.to_owned()),
+            url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
+        };
+        Ok(Host { shown, limit_key: limit_key(&host), name })
     }
 }
 
@@ -450,5 +504,6 @@ mod tests {
         assert_ne!(key("https://alice.github.io/"), key("https://bob.github.io/"), "sites under a public suffix are apart");
         assert_eq!(key("http://127.0.0.1:8080/"), "127.0.0.1");
         assert_eq!(key("http://[::1]:8080/"), "::1");
+        assert_ne!(key("http://a.localhost/"), key("http://b.localhost/"), "two names the address limit joins");
     }
 }

@@ -64,10 +64,25 @@ pub(super) fn failure_outcome(
     AttemptOutcome::Network { message }
 }
 
+/// The outcome and sentence for a name that could not be resolved (or resolves only to refused
+/// addresses) before sending: as when the connection's own lookup fails.
+pub(super) fn resolve_failure_outcome(err: &(dyn StdError + 'static), host_key: &str) -> AttemptOutcome {
+    if let Some(refused) = chain(err).find_map(|e| e.downcast_ref::<TargetRefused>()) {
+        return AttemptOutcome::Refused { message: refused.message.clone() };
+    }
+    let cause = without_os_error(chain(err).last().map_or_else(|| "unknown error".to_owned(), ToString::to_string));
+    AttemptOutcome::Network { message: format!("could not resolve {host_key}: {cause}") }
+}
+
 /// Every error under reqwest's own. An `io::Error` is followed into the error it wraps (its
 /// own `source()` would skip that one).
 fn sources(err: &reqwest::Error) -> impl Iterator<Item = &(dyn StdError + 'static)> {
-    std::iter::successors(err.source(), |&e| {
+    err.source().into_iter().flat_map(chain)
+}
+
+/// An error and every error under it, following an `io::Error` into the one it wraps.
+fn chain<'a>(first: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(first), |&e| {
         match e
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
@@ -95,6 +110,10 @@ fn root_cause(err: &reqwest::Error) -> String {
         None if err.is_timeout() => "timed out".to_owned(),
         None => "unknown error".to_owned(),
     };
+    without_os_error(message)
+}
+
+fn without_os_error(message: String) -> String {
     match message.rfind(" (os error ") {
         Some(at) if message.ends_with(')') => message[..at].to_owned(),
         _ => message,

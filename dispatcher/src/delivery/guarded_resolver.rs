@@ -7,9 +7,15 @@
 //! left, resolution fails with [`TargetRefused`], which the deliverer finds in the error chain
 //! and reports as `AttemptOutcome::Refused`. IP-literal URLs never reach a resolver; the
 //! deliverer checks those before sending.
+//!
+//! Answers are kept for [`ANSWER_TTL`]: the deliverer resolves a name to key the per-address
+//! limit before sending, and the connection made right after uses the same answer (what was
+//! vetted is what is connected to) without a second lookup.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -46,7 +52,14 @@ struct NoAddresses {
 pub struct GuardedResolver {
     guard: Arc<TargetGuard>,
     lookups: Arc<tokio::sync::Semaphore>,
+    /// Vetted answers by name, with when each was looked up (only successful lookups are kept).
+    answers: Arc<Mutex<HashMap<Box<str>, (Instant, Arc<[SocketAddr]>)>>>,
 }
+
+/// How long a vetted answer is used before the name is looked up again.
+pub const ANSWER_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Names whose answers are kept at most (expired ones are dropped first, then all).
+const MAX_ANSWERS: usize = 10_000;
 
 /// Lookups in flight at once (each holds a blocking-pool thread).
 pub const MAX_LOOKUPS: usize = 32;
@@ -63,7 +76,23 @@ struct LookupTimedOut {
 
 impl GuardedResolver {
     pub fn new(guard: Arc<TargetGuard>) -> Self {
-        GuardedResolver { guard, lookups: Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS)) }
+        GuardedResolver { guard, lookups: Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS)), answers: Arc::default() }
+    }
+
+    fn remembered(&self, host: &str) -> Option<Arc<[SocketAddr]>> {
+        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        answers.get(host).filter(|(at, _)| at.elapsed() < ANSWER_TTL).map(|(_, addrs)| Arc::clone(addrs))
+    }
+
+    fn remember(&self, host: &str, addrs: Arc<[SocketAddr]>) {
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        if answers.len() >= MAX_ANSWERS {
+            answers.retain(|_, (at, _)| at.elapsed() < ANSWER_TTL);
+            if answers.len() >= MAX_ANSWERS {
+                answers.clear();
+            }
+        }
+        answers.insert(host.into(), (Instant::now(), addrs));
     }
 
     /// The system resolver's answer, bounded in concurrency and time.
@@ -76,11 +105,18 @@ impl GuardedResolver {
         Ok(found.collect())
     }
 
-    /// The addresses of `host` the guard allows, or why there are none.
-    pub async fn vetted_addresses(
-        &self,
-        host: &str,
-    ) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    /// The addresses of `host` the guard allows, or why there are none: a recent answer, or a
+    /// new lookup.
+    pub async fn vetted_addresses(&self, host: &str) -> Result<Arc<[SocketAddr]>, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(addrs) = self.remembered(host) {
+            return Ok(addrs);
+        }
+        let addrs: Arc<[SocketAddr]> = self.look_up_and_vet(host).await?.into();
+        self.remember(host, Arc::clone(&addrs));
+        Ok(addrs)
+    }
+
+    async fn look_up_and_vet(&self, host: &str) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
         let found: Vec<SocketAddr> = match reserved_name_addresses(host) {
             Some(fixed) => fixed.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
             None => self.lookup(host).await?,
@@ -137,7 +173,7 @@ impl Resolve for GuardedResolver {
         let this = self.clone();
         Box::pin(async move {
             let addrs = this.vetted_addresses(name.as_str()).await?;
-            Ok(Box::new(addrs.into_iter()) as Addrs)
+            Ok(Box::new(addrs.to_vec().into_iter()) as Addrs)
         })
     }
 }
@@ -189,7 +225,24 @@ mod tests {
             .vetted_addresses("localhost")
             .await
             .unwrap();
-        assert_eq!(addrs, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert_eq!(*addrs, ["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    /// A vetted answer is reused within its lifetime (no lookup: none could run here) and
+    /// looked up again after it; failures are not kept.
+    #[tokio::test]
+    async fn answers_are_kept_for_their_lifetime_only() {
+        let r = resolver(&[]);
+        let kept: Arc<[SocketAddr]> = vec!["93.184.215.14:0".parse().unwrap()].into();
+        r.remember("kept.example", Arc::clone(&kept));
+        let all = r.lookups.clone().acquire_many_owned(MAX_LOOKUPS as u32).await.unwrap();
+        assert_eq!(r.vetted_addresses("kept.example").await.unwrap(), kept);
+        drop(all);
+        r.answers.lock().unwrap().get_mut("kept.example").unwrap().0 -= ANSWER_TTL;
+        // `.example` names do not exist: a new lookup fails
+        assert!(r.vetted_addresses("kept.example").await.is_err(), "an expired answer is not used");
+        assert!(r.vetted_addresses("localhost").await.is_err());
+        assert!(r.remembered("localhost").is_none(), "a refusal is not kept");
     }
 
     #[tokio::test]

@@ -8,9 +8,11 @@
 //!     ├─ prepare: method, URL, guard (IP literals, reserved names), headers, signature
 //!     │    └─ refused or malformed ─────────────────────────────► Refused        (no I/O)
 //!     └─ send, within request.timeout (one hard deadline for all of it):
-//!          ├─ wait for a slot for host:port (HostLimiter) ──────► Timeout if none frees
-//!          ├─ send; a new connection resolves through GuardedResolver, which connects
-//!          │    only to allowed addresses ──────────────────────► Refused / Network
+//!          ├─ wait for a slot for the registrable domain, then (a name) resolve it and
+//!          │    wait for one for the address it leads to (HostLimiter) ► Timeout if none frees
+//!          │    (a name that does not resolve, or only to refused addresses) ─► Network / Refused
+//!          ├─ send; a new connection resolves through GuardedResolver (the same vetted
+//!          │    answer), which connects only to allowed addresses ► Refused / Network
 //!          ├─ status + headers arrive (redirects are not followed: 3xx is an outcome)
 //!          └─ read the body up to the cap, then stop ──────────► Success / HttpStatus
 //! ```
