@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 source scripts/pg.sh
 trap prikke_pg_stop EXIT
 prikke_pg_ensure
-cargo build --release -q -p dispatcher --example bench
+cargo build --release -q -p dispatcher --example bench --bin dispatcher
 "${CARGO_TARGET_DIR:-target}/release/examples/bench" "${1:-all}"
