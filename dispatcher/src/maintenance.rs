@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use domain::tier::Tier;
 use sqlx::PgPool;
 use store::dispatch;
+use store::dispatch::retention::Expiring;
 use store::status::Heartbeat;
 use tokio_util::sync::CancellationToken;
 
@@ -195,7 +196,28 @@ async fn queue_depth(pool: &PgPool, now: chrono::DateTime<Utc>) {
     }
 }
 
-/// Deletes history past each tier's retention as of `now`, `batch` rows per statement (so no
+/// The cutoff for `what` as of `now`: rows past it have outlived their lifetime.
+fn expiry_cutoff(what: Expiring, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    use domain::lifetimes as l;
+    match what {
+        Expiring::IdempotencyKeys => now - l::IDEMPOTENCY_KEY,
+        Expiring::Sessions | Expiring::EmailTokens => now,
+        Expiring::AlertEvents | Expiring::TestNotifications => now - l::ALERT_EVENT,
+        Expiring::SentMail => now - l::SENT_MAIL,
+        Expiring::Invites => now - l::ENDED_INVITE,
+        Expiring::Waitlist => now - l::WAITLIST_ENTRY,
+        Expiring::AuditLog => now - l::AUDIT_ENTRY,
+        Expiring::UsageCounters => {
+            let first = now.date_naive().with_day(1).unwrap_or_else(|| now.date_naive());
+            let month = first.checked_sub_months(chrono::Months::new(l::USAGE_MONTHS)).unwrap_or(chrono::NaiveDate::MIN);
+            month.and_time(chrono::NaiveTime::MIN).and_utc()
+        }
+        Expiring::BillingEvents => now - l::BILLING_EVENT,
+    }
+}
+
+/// Deletes history past each tier's retention, and every record past its lifetime
+/// ([`domain::lifetimes`]) as of `now`, `batch` rows per statement (so no
 /// transaction is long), until none is left or `shutdown` fires. Returns how many rows went.
 pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, batch: i64, shutdown: &CancellationToken) -> Result<u64, store::StoreError> {
     let mut total = 0;
@@ -216,7 +238,19 @@ pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, batch: i64, sh
             }
         }
     }
-    total += dispatch::retention::delete_expired_bookkeeping(pool, now - domain::lifetimes::IDEMPOTENCY_KEY, now).await?;
+    for what in Expiring::ALL {
+        let cutoff = expiry_cutoff(what, now);
+        loop {
+            let n = dispatch::retention::delete_expired(pool, what, cutoff, batch).await?;
+            total += n;
+            if (n as i64) < batch || shutdown.is_cancelled() {
+                break;
+            }
+        }
+        if shutdown.is_cancelled() {
+            break;
+        }
+    }
     if total > 0 {
         tracing::info!(deleted = total, "retention");
     }

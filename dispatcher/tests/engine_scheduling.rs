@@ -216,3 +216,84 @@ async fn retention_stops_after_a_batch_once_shutdown_is_asked(pool: PgPool) {
     assert_eq!(dispatcher::maintenance::retention(&pool, now, 5, &stopping).await.unwrap(), 5, "one batch, then it stops");
     assert_eq!(count_by_org(&pool, "SELECT count(*) FROM executions WHERE org_id = $1", free).await, 7);
 }
+
+/// Every record with a lifetime (`domain::lifetimes`) goes once it is past it, and not a day
+/// before; what is still pending stays whatever its age; batches of 1 are enough to drain it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn records_past_their_lifetime_go_and_younger_ones_stay(pool: PgPool) {
+    use domain::lifetimes as l;
+    let now = utc(2026, 6, 15, 12, 0);
+    let day = chrono::Duration::days(1);
+    let org = support::org(&pool, Tier::Pro).await;
+    let exec = |sql: &'static str| sqlx::query(sql);
+    // (past, within) each lifetime: one row a day older than it, one a day younger
+    let ages = |lifetime: chrono::Duration| [(true, lifetime + day), (false, lifetime - day)];
+
+    let channel: Uuid = sqlx::query_scalar("INSERT INTO notification_channels (org_id, kind, target) VALUES ($1, 'email', 'ops@example.com') RETURNING id")
+        .bind(org).fetch_one(&pool).await.unwrap();
+    for (past, age) in ages(l::ALERT_EVENT) {
+        for pending in [false, true] {
+            let event: Uuid = sqlx::query_scalar("INSERT INTO alert_events (org_id, kind, details, created_at, processed_at) VALUES ($1, 'job_failed', $2, $3, $3) RETURNING id")
+                .bind(org).bind(json!({"past": past, "pending": pending})).bind(now - age).fetch_one(&pool).await.unwrap();
+            exec("INSERT INTO notification_deliveries (alert_event_id, channel_id, org_id, status, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(event).bind(channel).bind(org).bind(if pending { "pending" } else { "sent" }).bind(now - age).execute(&pool).await.unwrap();
+        }
+        exec("INSERT INTO notification_deliveries (channel_id, org_id, is_test, status, created_at) VALUES ($1, $2, true, 'sent', $3)")
+            .bind(channel).bind(org).bind(now - age).execute(&pool).await.unwrap();
+    }
+    for (past, age) in ages(l::SENT_MAIL) {
+        for status in ["sent", "failed", "pending"] {
+            let body = (status == "pending").then_some("a link");
+            exec("INSERT INTO outgoing_mail (org_id, kind, to_address, subject, body_text, status, created_at, sent_at) VALUES ($1, 'magic_link', $2, 'Sign in', $3, $4, $5, CASE WHEN $4 = 'sent' THEN $5 END)")
+                .bind(org).bind(format!("{status}-{past}@example.com")).bind(body).bind(status).bind(now - age).execute(&pool).await.unwrap();
+        }
+    }
+    for (past, age) in ages(l::ENDED_INVITE) {
+        // one expired that long ago, one revoked that long ago (and expiring later)
+        exec("INSERT INTO invites (org_id, email, role, token_hash, created_at, expires_at) VALUES ($1, $2, 'member', $3, $4, $4)")
+            .bind(org).bind(format!("expired-{past}@example.com")).bind(format!("e{past}").into_bytes()).bind(now - age).execute(&pool).await.unwrap();
+        exec("INSERT INTO invites (org_id, email, role, token_hash, created_at, expires_at, revoked_at) VALUES ($1, $2, 'member', $3, $4, $5, $4)")
+            .bind(org).bind(format!("revoked-{past}@example.com")).bind(format!("r{past}").into_bytes()).bind(now - age).bind(now + day).execute(&pool).await.unwrap();
+    }
+    // an open invitation, made long ago but not expired: kept
+    exec("INSERT INTO invites (org_id, email, role, token_hash, created_at, expires_at) VALUES ($1, 'open@example.com', 'member', 'open', $2, $3)")
+        .bind(org).bind(now - l::ENDED_INVITE * 2).bind(now + day).execute(&pool).await.unwrap();
+    for (past, age) in ages(l::WAITLIST_ENTRY) {
+        exec("INSERT INTO waitlist (email, created_at) VALUES ($1, $2)").bind(format!("{past}@example.com")).bind(now - age).execute(&pool).await.unwrap();
+    }
+    for (past, age) in ages(l::AUDIT_ENTRY) {
+        exec("INSERT INTO audit_log (org_id, action, target_id, created_at) VALUES ($1, 'api_key.created', $2, $3)")
+            .bind(org).bind(past.to_string()).bind(now - age).execute(&pool).await.unwrap();
+    }
+    for (past, age) in ages(l::BILLING_EVENT) {
+        exec("INSERT INTO billing_events (provider, event_id, event_name, org_id, payload, received_at) VALUES ('lemonsqueezy', $1, 'order_created', $2, '{}', $3)")
+            .bind(past.to_string()).bind(org).bind(now - age).execute(&pool).await.unwrap();
+    }
+    // June 2026 and the 24 months before it are kept: May 2024 goes, June 2024 stays
+    for month in [(2024, 5), (2024, 6), (2026, 6)] {
+        exec("INSERT INTO usage_counters (org_id, month, executions) VALUES ($1, make_date($2, $3, 1), 1)")
+            .bind(org).bind(month.0).bind(month.1).execute(&pool).await.unwrap();
+    }
+
+    let deleted = dispatcher::maintenance::retention(&pool, now, 1, &CancellationToken::new()).await.unwrap();
+
+    let strings = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap() }
+    };
+    assert_eq!(strings("SELECT details::text FROM alert_events ORDER BY 1").await, [
+        r#"{"past": false, "pending": false}"#, r#"{"past": false, "pending": true}"#, r#"{"past": true, "pending": true}"#,
+    ], "a processed event past 90 days goes unless a send of it is pending");
+    assert_eq!(strings("SELECT status || ' ' || is_test FROM notification_deliveries ORDER BY created_at, 1").await, [
+        "pending false", "pending false", "sent false", "sent true",
+    ], "the old event's send went with it, the old test notification went; the pending send stays");
+    assert_eq!(strings("SELECT to_address FROM outgoing_mail ORDER BY 1").await, ["failed-false@example.com", "pending-false@example.com", "pending-true@example.com", "sent-false@example.com"]);
+    assert_eq!(strings("SELECT email FROM invites ORDER BY 1").await, ["expired-false@example.com", "open@example.com", "revoked-false@example.com"]);
+    assert_eq!(strings("SELECT email FROM waitlist").await, ["false@example.com"]);
+    assert_eq!(strings("SELECT target_id FROM audit_log").await, ["false"]);
+    assert_eq!(strings("SELECT event_id FROM billing_events").await, ["false"]);
+    assert_eq!(strings("SELECT to_char(month, 'YYYY-MM') FROM usage_counters ORDER BY 1").await, ["2024-06", "2026-06"]);
+    // alert event (its send goes with it, uncounted), test notification, 2 mails, 2 invites, waitlist, audit, billing, usage
+    assert_eq!(deleted, 1 + 1 + 2 + 2 + 1 + 1 + 1 + 1);
+    assert_eq!(dispatcher::maintenance::retention(&pool, now, 1, &CancellationToken::new()).await.unwrap(), 0, "nothing left to do");
+}

@@ -45,21 +45,93 @@ async fn delete_batch(db: impl PgExecutor<'_>, sql: &'static str, tier: Tier, cu
     Ok(sqlx::query(sql).bind(tier.as_str()).bind(cutoff).bind(limit).execute(db).await?.rows_affected())
 }
 
-/// Deletes idempotency keys created before `idempotency_cutoff`, and sessions and e-mailed
-/// tokens that expired before `now`.
-pub async fn delete_expired_bookkeeping(
-    db: impl PgExecutor<'_>,
-    idempotency_cutoff: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> StoreResult<u64> {
-    Ok(sqlx::query_scalar::<_, i64>(
-        "WITH a AS (DELETE FROM idempotency_keys WHERE created_at < $1 RETURNING 1),
-              b AS (DELETE FROM sessions WHERE expires_at < $2 RETURNING 1),
-              c AS (DELETE FROM email_tokens WHERE expires_at < $2 RETURNING 1)
-         SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b) + (SELECT count(*) FROM c)",
-    )
-    .bind(idempotency_cutoff)
-    .bind(now)
-    .fetch_one(db)
-    .await? as u64)
+/// Records with one lifetime for everyone ([`domain::lifetimes`]): each names its table and
+/// the condition under which a row is past its end, for a cutoff. Deleted in bounded batches
+/// by [`delete_expired`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiring {
+    /// Idempotency keys created before the cutoff.
+    IdempotencyKeys,
+    /// Sessions that expired before the cutoff.
+    Sessions,
+    /// E-mailed tokens (confirmation, magic link, reset) that expired before the cutoff.
+    EmailTokens,
+    /// Alert events processed before the cutoff with no send still pending, with their sends.
+    AlertEvents,
+    /// Test notifications made before the cutoff and no longer pending.
+    TestNotifications,
+    /// Account e-mails sent (or given up on) before the cutoff.
+    SentMail,
+    /// Invitations that ended (accepted, declined, revoked or expired) before the cutoff.
+    Invites,
+    /// Waitlist sign-ups made before the cutoff.
+    Waitlist,
+    /// Audit-log entries written before the cutoff.
+    AuditLog,
+    /// Usage counters of months that began before the cutoff.
+    UsageCounters,
+    /// Payment provider events received before the cutoff.
+    BillingEvents,
+}
+
+impl Expiring {
+    pub const ALL: [Expiring; 11] = [
+        Expiring::IdempotencyKeys,
+        Expiring::Sessions,
+        Expiring::EmailTokens,
+        Expiring::AlertEvents,
+        Expiring::TestNotifications,
+        Expiring::SentMail,
+        Expiring::Invites,
+        Expiring::Waitlist,
+        Expiring::AuditLog,
+        Expiring::UsageCounters,
+        Expiring::BillingEvents,
+    ];
+
+    /// One bounded DELETE: `$1` the cutoff, `$2` the most rows it deletes.
+    fn sql(self) -> &'static str {
+        match self {
+            Expiring::IdempotencyKeys => "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2))",
+            Expiring::Sessions => "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions WHERE expires_at < $1 LIMIT $2))",
+            Expiring::EmailTokens => "DELETE FROM email_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM email_tokens WHERE expires_at < $1 LIMIT $2))",
+            Expiring::AlertEvents => {
+                "DELETE FROM alert_events WHERE id = ANY(ARRAY(
+                     SELECT e.id FROM alert_events e
+                      WHERE e.processed_at < $1
+                        AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.alert_event_id = e.id AND d.status = 'pending')
+                      LIMIT $2))"
+            }
+            Expiring::TestNotifications => "DELETE FROM notification_deliveries WHERE id = ANY(ARRAY(SELECT id FROM notification_deliveries WHERE is_test AND status <> 'pending' AND created_at < $1 LIMIT $2))",
+            Expiring::SentMail => "DELETE FROM outgoing_mail WHERE id = ANY(ARRAY(SELECT id FROM outgoing_mail WHERE status <> 'pending' AND coalesce(sent_at, created_at) < $1 LIMIT $2))",
+            Expiring::Invites => "DELETE FROM invites WHERE id = ANY(ARRAY(SELECT id FROM invites WHERE coalesce(accepted_at, declined_at, revoked_at, expires_at) < $1 LIMIT $2))",
+            Expiring::Waitlist => "DELETE FROM waitlist WHERE id = ANY(ARRAY(SELECT id FROM waitlist WHERE created_at < $1 LIMIT $2))",
+            Expiring::AuditLog => "DELETE FROM audit_log WHERE id = ANY(ARRAY(SELECT id FROM audit_log WHERE created_at < $1 LIMIT $2))",
+            Expiring::UsageCounters => "DELETE FROM usage_counters WHERE ctid = ANY(ARRAY(SELECT ctid FROM usage_counters WHERE month < ($1 AT TIME ZONE 'UTC')::date LIMIT $2))",
+            Expiring::BillingEvents => "DELETE FROM billing_events WHERE id = ANY(ARRAY(SELECT id FROM billing_events WHERE received_at < $1 LIMIT $2))",
+        }
+    }
+
+    /// The name logs and metrics use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expiring::IdempotencyKeys => "idempotency_keys",
+            Expiring::Sessions => "sessions",
+            Expiring::EmailTokens => "email_tokens",
+            Expiring::AlertEvents => "alert_events",
+            Expiring::TestNotifications => "test_notifications",
+            Expiring::SentMail => "outgoing_mail",
+            Expiring::Invites => "invites",
+            Expiring::Waitlist => "waitlist",
+            Expiring::AuditLog => "audit_log",
+            Expiring::UsageCounters => "usage_counters",
+            Expiring::BillingEvents => "billing_events",
+        }
+    }
+}
+
+/// Deletes up to `limit` rows of `what` past their end for `cutoff`; call again while it
+/// returns `limit`.
+pub async fn delete_expired(db: impl PgExecutor<'_>, what: Expiring, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    Ok(sqlx::query(what.sql()).bind(cutoff).bind(limit).execute(db).await?.rows_affected())
 }

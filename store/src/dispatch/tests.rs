@@ -450,7 +450,11 @@ async fn retention_deletes_only_old_finished_history_per_tier(pool: PgPool) {
             .await
             .unwrap();
     }
-    assert_eq!(retention::delete_expired_bookkeeping(&pool, now - Duration::hours(24), now).await.unwrap(), 3);
+    let mut deleted = retention::delete_expired(&pool, retention::Expiring::IdempotencyKeys, now - Duration::hours(24), 10).await.unwrap();
+    for what in [retention::Expiring::Sessions, retention::Expiring::EmailTokens] {
+        deleted += retention::delete_expired(&pool, what, now, 10).await.unwrap();
+    }
+    assert_eq!(deleted, 3);
     let kept: (String, i64, i64) = sqlx::query_as(
         "SELECT (SELECT string_agg(key, ',') FROM idempotency_keys), (SELECT count(*) FROM sessions WHERE expires_at > $1),
                 (SELECT count(*) FROM email_tokens WHERE expires_at > $1)",
