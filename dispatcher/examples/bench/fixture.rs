@@ -114,6 +114,7 @@ pub fn config(url: &str) -> dispatcher::DispatcherConfig {
     c.claim_batch_max = env("BENCH_CLAIM_BATCH_MAX").unwrap_or(c.claim_batch_max).max(c.claim_batch);
     c.concurrency_max = env("BENCH_CONCURRENCY").unwrap_or(c.concurrency_max);
     c.per_host_concurrency = env("BENCH_PER_HOST").unwrap_or(c.per_host_concurrency);
+    c.prefetch_max = env("BENCH_PREFETCH_MAX").unwrap_or(c.prefetch_max);
     if let Some(ms) = env("BENCH_RECORD_DEFER_MS") {
         c.record_defer = std::time::Duration::from_millis(ms as u64);
     }

@@ -3,7 +3,6 @@
 //! held and delivered, with small bodies and with 256 KiB bodies. The fixture and the receiver
 //! live in this process, so they do not count.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -50,6 +49,7 @@ async fn peak(server: &str, n: usize, body_bytes: usize) -> (f64, f64) {
         .env("PRIKKE_DISPATCHER_BIND", "127.0.0.1:0")
         .env("PRIKKE_ALLOW_PRIVATE_TARGETS", "127.0.0.0/8")
         .env("RUST_LOG", "warn")
+        .envs(std::env::var("BENCH_PREFETCH_MAX").ok().map(|v| ("PRIKKE_PREFETCH_MAX", v)))
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{} (build it with cargo build --release -p dispatcher): {e}", binary.display()));
