@@ -88,7 +88,8 @@ impl Failure {
             Failure::Api { status, problem, retry_after } => {
                 let title = if problem.title.is_empty() { "Request failed" } else { &problem.title };
                 let mut out = format!("error: {title} (HTTP {status})");
-                if !problem.detail.is_empty() && problem.errors.len() != 1 {
+                // a validation problem's detail only counts its errors (listed below)
+                if !problem.detail.is_empty() && problem.errors.is_empty() {
                     out.push_str(&format!(": {}", problem.detail));
                 }
                 for e in &problem.errors {

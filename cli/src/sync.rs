@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::SyncArgs;
 use crate::client::{Client, Failure, exit};
-use crate::files::{self, Desired, Headers, Schedule};
+use crate::files::{self, Desired, Headers, Preset, Schedule};
 use crate::table::cell;
 
 /// The API's sync report.
@@ -131,27 +131,36 @@ fn field_label(desired: &Desired, file: &str, field: &str) -> String {
     if tail.is_empty() { format!("{name} ({place})") } else { format!("{name} ({place}): {tail}") }
 }
 
+/// Most schedule previews one plan asks for (to compare an updated job's schedule in its
+/// canonical form); the API counts every request against the key's rate limit.
+const MAX_PREVIEWS: usize = 50;
+
 async fn print_plan(client: &Client, desired: &Desired, report: &Report) -> Result<(), Failure> {
     let job_of = |key: &str| desired.jobs.iter().find(|j| j.key.as_deref() == Some(key));
+    let all = report.created.iter().chain(&report.updated).chain(&report.deleted);
+    let width = all.map(|i| i.key.chars().count()).max().unwrap_or(0);
     println!("Plan for {} job(s) against {}:", desired.jobs.len(), client.base());
     for item in &report.created {
         let what = job_of(&item.key).map(|j| format!("  {:?}, {}", j.name, schedule_summary(&j.schedule))).unwrap_or_default();
-        println!("  + create     {}{what}", item.key);
+        println!("  + create     {:<width$}{what}", item.key);
     }
+    // the stored jobs, one list call (100 a page) rather than one call per job
+    let stored: Vec<Value> = if report.updated.is_empty() { Vec::new() } else { client.list("/api/v1/jobs", vec![], Some(100), None, true).await?.0 };
+    let mut previews = 0;
     for item in &report.updated {
         println!("  ~ update     {}", item.key);
-        let (Some(job), Some(id)) = (job_of(&item.key), &item.id) else { continue };
-        let current = client.get(&format!("/api/v1/jobs/{id}"), &[]).await?;
-        let changes = changes(client, job, &current).await?;
+        let current = stored.iter().find(|j| j["id"].as_str().is_some_and(|id| Some(id) == item.id.as_deref()));
+        let (Some(job), Some(current)) = (job_of(&item.key), current) else { continue };
+        let changes = changes(client, job, current, &mut previews).await?;
         if changes.is_empty() {
-            println!("      (settings this command does not compare, e.g. a credential header's value)");
+            println!("      (a setting this command cannot compare, e.g. a credential header's value)");
         }
         for c in changes {
             println!("      {c}");
         }
     }
     for item in &report.deleted {
-        println!("  - delete     {}  (id {})", item.key, item.id.as_deref().unwrap_or("-"));
+        println!("  - delete     {:<width$}  (id {})", item.key, item.id.as_deref().unwrap_or("-"));
     }
     if !report.unchanged.is_empty() {
         let keys: Vec<&str> = report.unchanged.iter().map(|i| i.key.as_str()).collect();
@@ -162,10 +171,19 @@ async fn print_plan(client: &Client, desired: &Desired, report: &Report) -> Resu
 }
 
 fn schedule_summary(s: &Schedule) -> String {
+    let zone = |tz: &Option<String>| tz.clone().unwrap_or_else(|| "UTC".to_owned());
     match s {
-        Schedule::Cron { expr, timezone } => format!("cron \"{expr}\" ({})", timezone.as_deref().unwrap_or("UTC")),
+        Schedule::Cron { expr, timezone } => format!("cron \"{expr}\" ({})", zone(timezone)),
         Schedule::Once { at } => format!("once at {}", at.0),
-        Schedule::Preset { timezone, .. } => format!("preset ({})", timezone.as_deref().unwrap_or("UTC")),
+        Schedule::Preset { preset, timezone } => {
+            let minute = |m: &Option<u8>| m.unwrap_or(0);
+            let what = match preset {
+                Preset::Hourly { minute: m } => format!("hourly at minute {}", minute(m)),
+                Preset::Daily { hour, minute: m } => format!("daily at {hour:02}:{:02}", minute(m)),
+                Preset::Weekly { weekday, hour, minute: m } => format!("weekly on {weekday} at {hour:02}:{:02}", minute(m)),
+            };
+            format!("{what} ({})", zone(timezone))
+        }
     }
 }
 
@@ -177,9 +195,47 @@ fn show(v: &Value) -> String {
     }
 }
 
+/// The header names whose values the API masks (the same rule as the API's).
+fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(name.as_str(), "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
+        || ["token", "secret", "password", "passwd", "key", "signature", "auth", "session", "credential"].iter().any(|w| name.contains(w))
+}
+
+/// What the API shows for a secret value: stars, and the last four characters of a long value.
+fn masked(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let tail: String = if chars.len() >= 16 { chars[chars.len() - 4..].iter().collect() } else { String::new() };
+    format!("********{tail}")
+}
+
+/// The header changes, one line each; secret values are never shown.
+fn header_changes(wanted: &[(String, String)], stored: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let find = |list: &[(String, String)], name: &str| list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    for (name, value) in wanted {
+        match find(stored, name) {
+            None => out.push(format!("headers.{name}: added")),
+            Some(old) if is_secret_header(name) => {
+                if old != masked(value) {
+                    out.push(format!("headers.{name}: changed (value hidden)"));
+                }
+            }
+            Some(old) if old != *value => out.push(format!("headers.{name}: {old:?} → {value:?}")),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in stored {
+        if find(wanted, name).is_none() {
+            out.push(format!("headers.{name}: removed"));
+        }
+    }
+    out
+}
+
 /// The fields whose stored value differs from the file's, as `field: old → new`. Fields the
 /// file leaves out are compared with the API's defaults where those are fixed.
-async fn changes(client: &Client, job: &files::Job, current: &Value) -> Result<Vec<String>, Failure> {
+async fn changes(client: &Client, job: &files::Job, current: &Value, previews: &mut usize) -> Result<Vec<String>, Failure> {
     let mut out = Vec::new();
     let mut diff = |field: &str, old: Value, new: Value| {
         if old != new {
@@ -212,7 +268,6 @@ async fn changes(client: &Client, job: &files::Job, current: &Value) -> Result<V
     }
     let notifications = job.notifications.as_ref().map_or(Value::Null, |n| serde_json::to_value(n).unwrap_or(Value::Null));
     diff("notifications", current["notifications"].clone(), notifications);
-    // headers: names and every value the API shows (credentials come back masked)
     let wanted: Vec<(String, String)> = match &job.headers {
         None => Vec::new(),
         Some(Headers::Table(t)) => t.iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
@@ -222,23 +277,25 @@ async fn changes(client: &Client, job: &files::Job, current: &Value) -> Result<V
         .as_array()
         .map(|a| a.iter().map(|h| (cell(&h["name"]), cell(&h["value"]))).collect())
         .unwrap_or_default();
-    let same_headers = wanted.len() == stored.len()
-        && wanted.iter().all(|(n, v)| stored.iter().any(|(sn, sv)| sn.eq_ignore_ascii_case(n) && (sv == v || sv.starts_with("********"))));
-    if !same_headers {
-        let names = |h: &[(String, String)]| if h.is_empty() { "none".to_owned() } else { h.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ") };
-        out.push(format!("headers: {} → {}", names(&stored), names(&wanted)));
-    }
+    out.extend(header_changes(&wanted, &stored));
     // the schedule in its canonical form, as the API would store it
-    let stored_schedule = &current["schedule"];
-    let same_schedule = match &job.schedule {
-        Schedule::Once { at } => stored_schedule["kind"] == "once" && same_instant(stored_schedule["at"].as_str().unwrap_or(""), &at.0),
-        s => {
-            let p = client.post("/api/v1/schedule/preview", Some(&json!({"schedule": s, "count": 1}))).await?;
-            stored_schedule["kind"] == "cron" && stored_schedule["expr"] == p["expr"] && stored_schedule["timezone"] == p["timezone"]
+    let was = &current["schedule"];
+    let old = current["schedule_description"].as_str().unwrap_or("?").to_owned();
+    match &job.schedule {
+        Schedule::Once { at } => {
+            if !(was["kind"] == "once" && same_instant(was["at"].as_str().unwrap_or(""), &at.0)) {
+                out.push(format!("schedule: {old} → {}", schedule_summary(&job.schedule)));
+            }
         }
-    };
-    if !same_schedule {
-        out.push(format!("schedule: {} → {}", current["schedule_description"].as_str().unwrap_or("?"), schedule_summary(&job.schedule)));
+        Schedule::Cron { expr, timezone } if was["kind"] == "cron" && was["expr"] == expr.as_str() && was["timezone"] == timezone.as_deref().unwrap_or("UTC") => {}
+        s if *previews < MAX_PREVIEWS => {
+            *previews += 1;
+            let p = client.post("/api/v1/schedule/preview", Some(&json!({"schedule": s, "count": 1}))).await?;
+            if !(was["kind"] == "cron" && was["expr"] == p["expr"] && was["timezone"] == p["timezone"]) {
+                out.push(format!("schedule: {old} → {}", p["description"].as_str().map_or_else(|| schedule_summary(s), str::to_owned)));
+            }
+        }
+        s => out.push(format!("schedule: {old} → {} (if different)", schedule_summary(s))),
     }
     Ok(out)
 }
@@ -282,6 +339,16 @@ mod tests {
         assert_eq!(field_label(&d, "jobs.toml", "jobs[0].key"), "job \"a\" (jobs.toml line 1): key");
         assert_eq!(field_label(&d, "jobs.toml", "jobs"), "jobs");
         assert_eq!(field_label(&d, "jobs.toml", "jobs[9].url"), "jobs[9].url");
+    }
+
+    #[test]
+    fn header_changes_hide_secret_values() {
+        let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        let stored = [pair("X-Env", "prod"), pair("Authorization", "********wxyz"), pair("X-Old", "1")];
+        let wanted = [pair("x-env", "staging"), pair("Authorization", "Bearer 0123456789abcdefwxyz"), pair("X-New", "2")];
+        assert_eq!(header_changes(&wanted, &stored), ["headers.x-env: \"prod\" → \"staging\"", "headers.X-New: added", "headers.X-Old: removed"]);
+        let wanted = [pair("X-Env", "prod"), pair("Authorization", "Bearer 0123456789abcdef-new"), pair("X-Old", "1")];
+        assert_eq!(header_changes(&wanted, &stored), ["headers.Authorization: changed (value hidden)"]);
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn sync_creates_updates_and_deletes_to_match_the_file_then_reports_unchang
     let r = s.run(&["sync", path, "--yes"]).await;
     let out = r.ok();
     assert!(out.contains("~ update     a"), "{out}");
-    assert!(out.contains("schedule: ") && out.contains("cron \"30 3 * * *\" (Europe/Oslo)"), "the changed field is shown: {out}");
+    assert!(out.contains("schedule: every day at 03:00 (Europe/Oslo) → every day at 03:30 (Europe/Oslo)"), "the changed field is shown: {out}");
     assert!(!out.contains("name: "), "unchanged fields are not listed: {out}");
     assert!(out.contains("- delete     b") && out.contains("+ create     c"), "{out}");
     assert!(out.contains("Applied: 1 created, 1 updated, 1 deleted, 0 unchanged."), "{out}");
@@ -68,10 +68,15 @@ async fn a_dry_run_shows_the_diff_and_changes_nothing(pool: PgPool) {
     s.run(&["sync", file.to_str().unwrap(), "--yes"]).await.ok();
     let before = s.jobs().await;
 
-    let file = s.home.file("next.toml", &(job("a", "0 5 * * *").replace("name = \"a\"", "name = \"A renamed\"") + &job("d", "@weekly")));
+    let a = job("a", "0 5 * * *").replace("name = \"a\"", "name = \"A renamed\"\nheaders = { \"X-Env\" = \"prod\", \"X-Api-Key\" = \"abcdefghijklmnop\" }");
+    let file = s.home.file("next.toml", &(a + &job("d", "@weekly")));
     let r = s.run(&["sync", file.to_str().unwrap(), "--dry-run"]).await;
     let out = r.ok();
-    assert!(out.contains("~ update     a") && out.contains("name: \"a\" → \"A renamed\"") && out.contains("schedule: "), "{out}");
+    assert!(out.contains("~ update     a\n"), "{out}");
+    for change in ["name: \"a\" → \"A renamed\"", "headers.X-Env: added", "headers.X-Api-Key: added", "schedule: every day at 03:00 (Europe/Oslo) → every day at 05:00 (Europe/Oslo)"] {
+        assert!(out.contains(&format!("      {change}\n")), "{change}: {out}");
+    }
+    assert!(!out.contains("abcdefghijklmnop") && !out.contains("url: ") && !out.contains("timeout_secs: "), "no secret values, no unchanged fields: {out}");
     assert!(out.contains("+ create     d") && out.contains("- delete     b"), "{out}");
     assert!(out.contains("1 to create, 1 to update, 1 to delete, 0 unchanged.") && out.contains("Dry run: nothing was changed."), "{out}");
     assert_eq!(s.jobs().await, before, "a dry run changes nothing");
@@ -148,7 +153,7 @@ async fn jobs_the_api_refuses_are_listed_per_field_exit_1_and_change_nothing(poo
     let bad = good.clone() + &job("b", "61 * * * *") + &job("c", "@daily").replace("https://example.com/c", "not a url");
     let r = s.run(&["sync", s.home.file("bad.toml", &bad).to_str().unwrap(), "--yes"]).await;
     assert_eq!(r.code, 1, "{r:#?}");
-    assert!(r.stderr.contains("Invalid request (HTTP 422)"), "{}", r.stderr);
+    assert!(r.stderr.contains("error: Invalid request (HTTP 422)\n"), "{}", r.stderr);
     assert!(r.stderr.contains("job \"b\" (") && r.stderr.contains("bad.toml line 7): schedule.expr: "), "{}", r.stderr);
     assert!(r.stderr.contains("job \"c\" (") && r.stderr.contains("line 13): url: "), "{}", r.stderr);
     assert!(r.stderr.contains("Nothing was changed."), "{}", r.stderr);
