@@ -202,7 +202,8 @@ impl Client {
     /// Every page of a list (`data` + `next_cursor`) from `cursor` on, or only the first when
     /// `all` is false; returns the items and the cursor after the last page fetched.
     pub async fn list(&self, path: &str, mut query: Vec<(&str, String)>, limit: Option<u32>, cursor: Option<String>, all: bool) -> Result<(Vec<Value>, Option<String>), Failure> {
-        if let Some(limit) = limit {
+        // following every page: the largest pages, fewest requests
+        if let Some(limit) = limit.or(all.then_some(100)) {
             query.push(("limit", limit.to_string()));
         }
         let mut cursor = cursor;
@@ -216,7 +217,11 @@ impl Client {
             if let Some(data) = page.get("data").and_then(Value::as_array) {
                 items.extend(data.iter().cloned());
             }
-            cursor = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
+            let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
+            if next.is_some() && next == cursor {
+                return Err(Failure::Network(format!("{path} answered the same next_cursor twice; stopped following it")));
+            }
+            cursor = next;
             if !all || cursor.is_none() {
                 return Ok((items, cursor));
             }
