@@ -69,6 +69,12 @@ async fn a_wrong_key_is_exit_3_and_an_unreachable_api_exit_4(pool: PgPool) {
     let r = s.run(&["jobs", "create", "--name", "x", "--url", "https://e.com", "--schedule", "@daily", "-H", "no colon"]).await;
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("Name: value"), "{}", r.stderr);
+
+    // the API's database goes away: it answers 5xx, which is exit 4 too
+    s.pool.close().await;
+    let r = s.run(&["jobs", "list"]).await;
+    assert_eq!(r.code, 4, "{r:#?}");
+    assert!(r.stderr.contains("(HTTP 50"), "{}", r.stderr);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
