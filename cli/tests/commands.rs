@@ -202,17 +202,21 @@ async fn preview_prints_the_next_runs(pool: PgPool) {
     assert!(r.stderr.contains("schedule.expr: "), "{}", r.stderr);
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn help_documents_exit_codes_and_completions_are_printed(pool: PgPool) {
-    let s = start(pool, Tier::Free).await;
-    let r = s.run(&["--help"]).await;
-    let out = r.ok();
+/// Needs no API: the binary alone.
+#[test]
+fn help_documents_exit_codes_and_completions_are_printed() {
+    let home = support::TempDir::new();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_prikke")).args(args).env("HOME", home.path()).env("XDG_CONFIG_HOME", home.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = run(&["--help"]);
     assert!(out.contains("Exit codes:") && out.contains("3  authentication") && out.contains("PRIKKE_API_KEY"), "{out}");
-    let r = s.run(&["sync", "--help"]).await;
-    assert!(r.ok().contains("--dry-run") && r.stdout.contains("Exit codes: 0"), "{r:#?}");
+    let out = run(&["sync", "--help"]);
+    assert!(out.contains("--dry-run") && out.contains("Exit codes: 0"), "{out}");
     for shell in ["bash", "zsh", "fish"] {
-        let r = s.run(&["completions", shell]).await;
-        let out = r.ok();
+        let out = run(&["completions", shell]);
         assert!(out.contains("prikke") && out.contains("sync") && out.contains("executions"), "{shell}: {out}");
     }
 }
