@@ -104,7 +104,7 @@ async fn the_example_file_syncs(pool: PgPool) {
     assert_eq!(nightly["headers"], json!([{"name": "X-Env", "value": "prod"}]));
     assert_eq!((nightly["retry"]["max_attempts"].as_u64(), nightly["schedule"]["timezone"].as_str()), (Some(3), Some("Europe/Oslo")));
     let launch = s.jobs().await.into_iter().find(|j| j["key"] == "launch-announcement").unwrap();
-    assert_eq!(launch["schedule"], json!({"kind": "once", "at": "2030-01-15T09:00:00Z"}));
+    assert_eq!(launch["schedule"], json!({"kind": "once", "at": "2099-01-15T09:00:00Z"}));
     // everything the file says is what is stored: a second sync finds no difference
     let r = s.run(&["sync", example, "--dry-run"]).await;
     assert!(r.ok().contains("0 to create, 0 to update, 0 to delete, 4 unchanged."), "{r:#?}");
