@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
@@ -22,6 +22,7 @@ use crate::{health, pings};
         version = "1",
         description = "Prikke calls your HTTP endpoints on time: cron schedules, one-time jobs and on-demand calls, each delivered as a Standard Webhooks-signed request with retries and history.\n\nAuthenticate with `Authorization: Bearer pk_live_….sk_live_…`. Errors are RFC 9457 `application/problem+json` documents whose `type` is a stable URI under https://prikke.eu/problems/ (bad-request, unauthorized, job-limit-reached, channel-limit-reached, key-limit-reached, quota-exceeded, pending-limit, not-found, method-not-allowed, conflict, payload-too-large, unsupported-media-type, validation, idempotency-key-reused, rate-limited, internal, unavailable); validation problems list every invalid field in `errors`. Lists are paged with `limit` and `cursor` (pass `next_cursor` on). POSTs that create work accept `Idempotency-Key`. Requests are rate-limited per API key; a 429 carries `Retry-After`."
     ),
+    servers((url = "/", description = "The origin this document was fetched from (https://prikke.eu in production); generated clients take the base URL as a setting")),
     paths(
         jobs::create, jobs::list, jobs::get, jobs::update, jobs::delete, jobs::enable, jobs::disable,
         executions::trigger, executions::list_for_job, executions::list, executions::get, executions::redeliver, executions::redeliver_failed,
@@ -148,6 +149,8 @@ impl Modify for Conventions {
             let ping = path.starts_with("/ping/");
             let has_id = path.contains('{');
             for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                // the public operations (pings, health, this document) say so: no API key
+                op.security.get_or_insert_with(|| vec![SecurityRequirement::default()]);
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(response) = response {
                         name_declared_problem(response);
@@ -284,6 +287,9 @@ mod tests {
             }
             if path.contains('{') {
                 assert!(op["responses"]["404"].is_object(), "{method} {path}");
+            }
+            if path.starts_with("/ping/") || path == "/health" || path == "/api/v1/openapi.json" {
+                assert_eq!(op["security"], json!([{}]), "{method} {path} needs no API key, and says so");
             }
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
