@@ -12,6 +12,8 @@ from prikke_client import AuthenticatedClient
 from prikke_client.api.executions import get_execution, trigger_job
 from prikke_client.api.jobs import create_job, get_job, list_jobs
 from prikke_client.models import (
+    CronScheduleInput,
+    CronScheduleInputKind,
     ExecutionDetail,
     ExecutionStatus,
     ExecutionView,
@@ -21,8 +23,6 @@ from prikke_client.models import (
     Method,
     Problem,
     Retry,
-    ScheduleInputType0,
-    ScheduleInputType0Kind,
     Source,
 )
 
@@ -42,7 +42,7 @@ with client as c:
         method=Method.POST,
         body='{"from":"python"}',
         retry=Retry(max_attempts=2),
-        schedule=ScheduleInputType0(kind=ScheduleInputType0Kind.CRON, expr="0 3 * * *", timezone="Europe/Oslo"),
+        schedule=CronScheduleInput(kind=CronScheduleInputKind.CRON, expr="0 3 * * *", timezone="Europe/Oslo"),
     )
     created = create_job.sync_detailed(client=c, body=body)
     check(created.status_code == 201, "create job: status", created.status_code)

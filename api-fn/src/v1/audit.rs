@@ -18,8 +18,11 @@ use crate::problem::Problem;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActorView {
+    #[schema(title = "UserActor")]
     User { id: Uuid },
+    #[schema(title = "ApiKeyActor")]
     ApiKey { id: Uuid },
+    #[schema(title = "SystemActor")]
     System,
 }
 

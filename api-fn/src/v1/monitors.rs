@@ -31,12 +31,14 @@ pub const DEFAULT_GRACE_SECS: u32 = 300;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MonitorScheduleInput {
+    #[schema(title = "MonitorCronScheduleInput")]
     Cron {
         #[schema(example = "0 3 * * *")]
         expr: String,
         #[schema(example = "Europe/Oslo")]
         timezone: Option<String>,
     },
+    #[schema(title = "MonitorIntervalScheduleInput")]
     Interval {
         /// 60 s to 31 days.
         #[schema(minimum = 60, maximum = 2678400)]
@@ -79,7 +81,9 @@ pub struct MonitorPatch {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MonitorScheduleView {
+    #[schema(title = "MonitorCronSchedule")]
     Cron { expr: String, timezone: String },
+    #[schema(title = "MonitorIntervalSchedule")]
     Interval { interval_secs: i32 },
 }
 

@@ -337,6 +337,25 @@ mod tests {
         }
     }
 
+    /// Generators name a class after each inline object variant of a `oneOf`; without a title
+    /// it is `ScheduleInputType0`, numbered by position, which a reordering renames. (A newtype
+    /// variant's title lands on its inner type in utoipa, so HeadersInput's map stays unnamed.)
+    #[test]
+    fn every_one_of_variant_has_a_title() {
+        let doc = doc();
+        let mut named = 0;
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            for variant in schema["oneOf"].as_array().into_iter().flatten() {
+                if variant.get("properties").is_none() {
+                    continue;
+                }
+                assert!(variant["title"].is_string(), "{name}: a oneOf variant has no title: {variant}");
+                named += 1;
+            }
+        }
+        assert!(named >= 15, "{named}");
+    }
+
     /// The media types of every request body and response with a body, each with its schema.
     fn media(doc: &Value) -> Vec<(String, Value)> {
         let mut out = Vec::new();
