@@ -56,22 +56,24 @@ struct Conventions;
 /// A problem a whole class of operations can answer.
 struct Generic {
     status: &'static str,
+    /// Its key among the response's `examples` (its type's slug unless two causes share a type).
+    name: &'static str,
     /// What it means, for the response's description.
     phrase: &'static str,
     /// Its example, for the operation at this path.
     example: fn(&str) -> Problem,
 }
 
-const BAD_REQUEST: Generic = Generic { status: "400", phrase: "Malformed request: unreadable JSON, query, path or header, or an unknown cursor", example: |_| Problem::bad_request("limit must be between 1 and 100, not 500") };
-const UNAUTHORIZED: Generic = Generic { status: "401", phrase: "Missing, malformed, unknown or revoked API key", example: |_| Problem::unauthorized("unknown or revoked API key") };
-const NOT_FOUND: Generic = Generic { status: "404", phrase: "No such resource in your organization", example: |path| Problem::not_found(resource_of(path)) };
-const IN_PROGRESS: Generic = Generic { status: "409", phrase: "A request with this Idempotency-Key is still being processed", example: |_| Problem::conflict("a request with this Idempotency-Key is still being processed") };
-const TOO_LARGE: Generic = Generic { status: "413", phrase: "The request body is too large", example: |_| Problem::payload_too_large(crate::MAX_REQUEST_BODY) };
-const NOT_JSON: Generic = Generic { status: "415", phrase: "The body is not sent as JSON", example: |_| Problem::unsupported_media_type() };
-const INVALID: Generic = Generic { status: "422", phrase: "Invalid input; `errors` lists every invalid field", example: |_| examples::validation() };
-const KEY_REUSED: Generic = Generic { status: "422", phrase: "The Idempotency-Key was used with a different request", example: |_| Problem::idempotency_key_reused() };
-const RATE_LIMITED: Generic = Generic { status: "429", phrase: "Too many requests (per API key; pings per client IP); wait `Retry-After` seconds", example: |_| Problem::rate_limited(12) };
-const INTERNAL: Generic = Generic { status: "500", phrase: "Internal error (logged; the body says nothing more)", example: |_| Problem::internal_shown() };
+const BAD_REQUEST: Generic = Generic { status: "400", name: "bad-request", phrase: "Malformed request: unreadable JSON, query, path or header, or an unknown cursor", example: |_| Problem::bad_request("limit must be between 1 and 100, not 500") };
+const UNAUTHORIZED: Generic = Generic { status: "401", name: "unauthorized", phrase: "Missing, malformed, unknown or revoked API key", example: |_| Problem::unauthorized("unknown or revoked API key") };
+const NOT_FOUND: Generic = Generic { status: "404", name: "not-found", phrase: "No such resource in your organization", example: |path| Problem::not_found(resource_of(path)) };
+const IN_PROGRESS: Generic = Generic { status: "409", name: "idempotency-in-progress", phrase: "A request with this Idempotency-Key is still being processed", example: |_| Problem::conflict("a request with this Idempotency-Key is still being processed") };
+const TOO_LARGE: Generic = Generic { status: "413", name: "payload-too-large", phrase: "The request body is too large", example: |_| Problem::payload_too_large(crate::MAX_REQUEST_BODY) };
+const NOT_JSON: Generic = Generic { status: "415", name: "unsupported-media-type", phrase: "The body is not sent as JSON", example: |_| Problem::unsupported_media_type() };
+const INVALID: Generic = Generic { status: "422", name: "validation", phrase: "Invalid input; `errors` lists every invalid field", example: |_| examples::validation() };
+const KEY_REUSED: Generic = Generic { status: "422", name: "idempotency-key-reused", phrase: "The Idempotency-Key was used with a different request", example: |_| Problem::idempotency_key_reused() };
+const RATE_LIMITED: Generic = Generic { status: "429", name: "rate-limited", phrase: "Too many requests (per API key; pings per client IP); wait `Retry-After` seconds", example: |_| Problem::rate_limited(12) };
+const INTERNAL: Generic = Generic { status: "500", name: "internal", phrase: "Internal error (logged; the body says nothing more)", example: |_| Problem::internal_shown() };
 
 /// What a 404 at `path` says is missing (as the handlers name it).
 fn resource_of(path: &str) -> &'static str {
@@ -105,7 +107,7 @@ fn add_generic(responses: &mut utoipa::openapi::Responses, generic: &Generic, pa
     });
     let RefOr::T(response) = entry else { return };
     let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_CONTENT_TYPE) else { return };
-    if content.examples.contains_key(problem.slug()) {
+    if content.examples.contains_key(generic.name) {
         return;
     }
     response.description = if response.description.is_empty() {
@@ -115,7 +117,7 @@ fn add_generic(responses: &mut utoipa::openapi::Responses, generic: &Generic, pa
         let lower: String = phrase.next().map(|c| c.to_ascii_lowercase()).into_iter().chain(phrase).collect();
         format!("{}; or {lower} (`type`: {})", response.description, problem.type_uri)
     };
-    content.examples.insert(problem.slug().to_owned(), RefOr::T(ExampleBuilder::new().summary(problem.title).value(Some(value)).build()));
+    content.examples.insert(generic.name.to_owned(), RefOr::T(ExampleBuilder::new().summary(problem.title).value(Some(value)).build()));
 }
 
 /// A problem response the handler declared: its one example moves into `examples` under its
@@ -319,16 +321,20 @@ mod tests {
                 let description = response["description"].as_str().unwrap();
                 let examples = content["examples"].as_object().unwrap_or_else(|| panic!("{method} {path} {status}: no examples"));
                 assert!(!examples.is_empty() && content.get("example").is_none(), "{method} {path} {status}");
-                for (slug, example) in examples {
+                for (name, example) in examples {
                     let value = &example["value"];
-                    let uri = format!("{}{slug}", domain::problem::TYPE_BASE);
-                    assert_eq!(value["type"], uri.as_str(), "{method} {path} {status}");
+                    let uri = value["type"].as_str().unwrap_or_else(|| panic!("{method} {path} {status} {name}: no type"));
+                    let slug = uri.strip_prefix(domain::problem::TYPE_BASE).unwrap_or_else(|| panic!("{uri} is not under {}", domain::problem::TYPE_BASE));
+                    assert!(name == slug || name == "idempotency-in-progress", "{method} {path} {status}: example {name} shows {uri}");
                     assert_eq!(value["status"].to_string(), *status, "{method} {path} {status}");
                     assert!(description.contains(&uri), "{method} {path} {status}: {description:?} does not name {uri}");
-                    seen.insert(slug.clone());
+                    seen.insert(slug.to_owned());
                 }
                 if status == "429" {
                     assert!(examples.contains_key("rate-limited"), "{method} {path}: every 429 may be the rate limit");
+                }
+                if status == "409" && op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == "Idempotency-Key") {
+                    assert!(examples.contains_key("idempotency-in-progress") && description.contains("Idempotency-Key"), "{method} {path}: {description}");
                 }
             }
         }
