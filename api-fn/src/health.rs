@@ -8,10 +8,13 @@ use domain::runtime::HealthReport;
 
 use crate::AppState;
 
-/// Health of this service and its dependencies.
-#[utoipa::path(get, path = "/health", tag = "operations", responses(
-    (status = 200, description = "Healthy", body = HealthReport),
-    (status = 503, description = "A critical dependency is down", body = HealthReport),
+/// Get health.
+///
+/// Whether this service and its critical dependencies (Postgres) answer, with the deployed
+/// commit. No API key needed.
+#[utoipa::path(get, path = "/health", tag = "operations", operation_id = "getHealth", responses(
+    (status = 200, description = "Healthy", body = HealthReport, example = json!(crate::v1::examples::health(true))),
+    (status = 503, description = "A critical dependency is down", body = HealthReport, example = json!(crate::v1::examples::health(false))),
 ))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let postgres = store::pool::ping(&state.pool).await;

@@ -63,10 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/status.json", get(status::status))
         .route("/waitlist", post(waitlist::join))
         .route("/billing/webhook", post(billing::webhook))
-        .route("/ping/{token}", get(pings::success).post(pings::success))
-        .route("/ping/{token}/start", get(pings::start).post(pings::start))
-        .route("/ping/{token}/fail", get(pings::fail).post(pings::fail))
-        .route("/ping/c/{token}", get(pings::complete).post(pings::complete));
+        .route("/ping/{token}", get(pings::success_get).post(pings::success))
+        .route("/ping/{token}/start", get(pings::start_get).post(pings::start))
+        .route("/ping/{token}/fail", get(pings::fail_get).post(pings::fail))
+        .route("/ping/c/{token}", get(pings::complete_get).post(pings::complete));
     v1::routes(app::routes(router))
         .fallback(|| async { problem::Problem::not_found("route") })
         .method_not_allowed_fallback(|| async { problem::Problem::method_not_allowed() })

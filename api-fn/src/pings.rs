@@ -24,6 +24,7 @@ use crate::v1::extract::ApiPath;
 /// Most bytes of a ping body that are kept.
 pub const PING_BODY_MAX: usize = 10_000;
 
+/// A ping, recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PingReceived {
     /// Always `true`.
@@ -117,18 +118,43 @@ fn parts_of(method: Method, headers: HeaderMap, ext: axum::http::Extensions) -> 
     parts
 }
 
-/// Report success (the job ran).
-#[utoipa::path(method(get, post), path = "/ping/{token}", tag = "pings", params(("token" = String, Path, description = "The monitor's ping token")),
-    responses((status = 200, description = "Recorded", body = PingReceived)))]
+/// Report success.
+///
+/// The monitored job ran: the monitor is up until its next ping is due (plus the grace period).
+/// The body, if any (a job's output, say), is kept up to 10,000 bytes.
+#[utoipa::path(post, path = "/ping/{token}", tag = "pings", operation_id = "pingMonitorSuccess", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("up")))))]
 pub async fn success(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
     receive(state, parts_of(method, headers, ext), token, PingKind::Success, body).await
 }
 
+/// Report success with a GET.
+///
+/// The same as `pingMonitorSuccess`, for a client that sends GET (`curl <ping_url>` in a
+/// crontab).
+#[utoipa::path(get, path = "/ping/{token}", tag = "pings", operation_id = "pingMonitorSuccessGet", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("up")))))]
+pub async fn success_get(state: State<AppState>, token: ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
+    success(state, token, method, headers, ext, body).await
+}
+
 /// Report that the job started.
-#[utoipa::path(method(get, post), path = "/ping/{token}/start", tag = "pings", params(("token" = String, Path, description = "The monitor's ping token")),
-    responses((status = 200, description = "Recorded", body = PingReceived)))]
+///
+/// With `max_runtime_secs` set, a success or fail ping must follow within that many seconds, or
+/// the monitor goes down as hung.
+#[utoipa::path(post, path = "/ping/{token}/start", tag = "pings", operation_id = "pingMonitorStart", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("up")))))]
 pub async fn start(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
     receive(state, parts_of(method, headers, ext), token, PingKind::Start, body).await
+}
+
+/// Report that the job started, with a GET.
+///
+/// The same as `pingMonitorStart`, for a client that sends GET.
+#[utoipa::path(get, path = "/ping/{token}/start", tag = "pings", operation_id = "pingMonitorStartGet", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("up")))))]
+pub async fn start_get(state: State<AppState>, token: ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
+    start(state, token, method, headers, ext, body).await
 }
 
 /// What a completion ping did.
@@ -145,6 +171,7 @@ pub enum CompletionOutcome {
     Recorded,
 }
 
+/// A completion ping, recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CompletionReceived {
     /// Always `true`.
@@ -153,9 +180,13 @@ pub struct CompletionReceived {
     pub completion: CompletionOutcome,
 }
 
-/// Report that a run of a job with a completion window has completed.
-#[utoipa::path(method(get, post), path = "/ping/c/{token}", tag = "pings", params(("token" = String, Path, description = "The run's completion token (from the Prikke-Completion-Url header)")),
-    responses((status = 200, description = "Recorded", body = CompletionReceived)))]
+/// Report that a run has completed.
+///
+/// For a job with a completion window: its endpoint calls the run's `Prikke-Completion-Url`
+/// when the work is done. Within the window the run succeeds; after it, the ping is recorded as
+/// late.
+#[utoipa::path(post, path = "/ping/c/{token}", tag = "pings", operation_id = "pingExecutionComplete", params(("token" = String, Path, description = "The run's completion token (from the Prikke-Completion-Url header)")),
+    responses((status = 200, description = "Recorded", body = CompletionReceived, example = json!(crate::v1::examples::completion_received()))))]
 pub async fn complete(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions) -> Result<Json<CompletionReceived>, Problem> {
     let now = Utc::now();
     let parts = parts_of(method, headers, ext);
@@ -178,11 +209,32 @@ pub async fn complete(State(state): State<AppState>, ApiPath(token): ApiPath<Str
     Ok(Json(CompletionReceived { ok: true, execution_id: done.execution_id, completion }))
 }
 
-/// Report that the job failed (the monitor goes down and alerts).
-#[utoipa::path(method(get, post), path = "/ping/{token}/fail", tag = "pings", params(("token" = String, Path, description = "The monitor's ping token")),
-    responses((status = 200, description = "Recorded", body = PingReceived)))]
+/// Report that a run has completed, with a GET.
+///
+/// The same as `pingExecutionComplete`, for an endpoint that sends GET.
+#[utoipa::path(get, path = "/ping/c/{token}", tag = "pings", operation_id = "pingExecutionCompleteGet", params(("token" = String, Path, description = "The run's completion token (from the Prikke-Completion-Url header)")),
+    responses((status = 200, description = "Recorded", body = CompletionReceived, example = json!(crate::v1::examples::completion_received()))))]
+pub async fn complete_get(state: State<AppState>, token: ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions) -> Result<Json<CompletionReceived>, Problem> {
+    complete(state, token, method, headers, ext).await
+}
+
+/// Report that the job failed.
+///
+/// The monitor goes down and alerts (once, until its next success). The body, if any, is kept
+/// up to 10,000 bytes.
+#[utoipa::path(post, path = "/ping/{token}/fail", tag = "pings", operation_id = "pingMonitorFail", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("down")))))]
 pub async fn fail(State(state): State<AppState>, ApiPath(token): ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
     receive(state, parts_of(method, headers, ext), token, PingKind::Fail, body).await
+}
+
+/// Report that the job failed, with a GET.
+///
+/// The same as `pingMonitorFail`, for a client that sends GET.
+#[utoipa::path(get, path = "/ping/{token}/fail", tag = "pings", operation_id = "pingMonitorFailGet", params(("token" = String, Path, description = "The monitor's ping token")),
+    responses((status = 200, description = "Recorded", body = PingReceived, example = json!(crate::v1::examples::ping_received("down")))))]
+pub async fn fail_get(state: State<AppState>, token: ApiPath<String>, method: Method, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Json<PingReceived>, Problem> {
+    fail(state, token, method, headers, ext, body).await
 }
 
 #[cfg(test)]

@@ -253,6 +253,11 @@ impl Problem {
             source = s.source();
         }
         tracing::error!(error = %chain, "internal error");
+        Self::internal_shown()
+    }
+
+    /// What the client sees of an internal error (nothing of its cause).
+    pub fn internal_shown() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

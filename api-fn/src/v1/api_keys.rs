@@ -23,6 +23,7 @@ use crate::AppState;
 use crate::credentials::{self, CredentialError};
 use crate::problem::Problem;
 
+/// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyInput {
@@ -75,9 +76,12 @@ pub struct NewApiKey {
     pub token: String,
 }
 
+/// A page of API keys, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyPage {
+    /// At most `limit` keys.
     pub data: Vec<ApiKeyView>,
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -108,10 +112,13 @@ impl From<CredentialError> for Problem {
 }
 
 /// Create an API key.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "account", request_body = ApiKeyInput,
+///
+/// The answer carries the full token, once: store it then. The creation is written to the audit
+/// log.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "account", operation_id = "createApiKey", request_body(content = ApiKeyInput, example = json!(crate::v1::examples::api_key_input())),
     responses(
-        (status = 201, description = "The key and its token (shown once)", body = NewApiKey),
-        (status = 403, description = "The organization has the most keys it may have in use", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The key and its token (shown once)", body = NewApiKey, headers(("Location" = String, description = "URL of the new key")), example = json!(crate::v1::examples::new_api_key())),
+        (status = 403, description = "The organization has the most keys it may have in use", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::key_limit_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<ApiKeyInput>) -> Result<Response, Problem> {
@@ -123,9 +130,12 @@ pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input
     Ok(location((StatusCode::CREATED, Json(body)).into_response(), new.record.id))
 }
 
-/// List the organization's API keys, newest first (revoked ones too).
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "account", params(PageQuery),
-    responses((status = 200, description = "A page of keys", body = ApiKeyPage)),
+/// List API keys.
+///
+/// The organization's keys, revoked ones too, newest first and never with their secrets; a page
+/// at a time (pass `next_cursor` as `cursor`).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "account", operation_id = "listApiKeys", params(PageQuery),
+    responses((status = 200, description = "A page of keys", body = ApiKeyPage, example = json!(crate::v1::examples::api_key_page()))),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ApiKeyPage>, Problem> {
     let page = q.parse()?;
@@ -136,16 +146,21 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): Ap
 }
 
 /// Get an API key.
-#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "account", params(("id" = Uuid, Path, description = "API key id")),
-    responses((status = 200, description = "The key", body = ApiKeyView)),
+///
+/// Its name, public prefix, when it was last used and whether it works now; never its secret.
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "account", operation_id = "getApiKey", params(("id" = Uuid, Path, description = "API key id")),
+    responses((status = 200, description = "The key", body = ApiKeyView, example = json!(crate::v1::examples::api_key()))),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<ApiKeyView>, Problem> {
     let key = store::api_keys::get(&state.pool, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("API key"))?;
     Ok(Json(ApiKeyView::of(&key, Utc::now())))
 }
 
-/// Revoke an API key: its next request gets 401 (a rotated key in its overlap stops at once).
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "account", params(("id" = Uuid, Path, description = "API key id")),
+/// Revoke an API key.
+///
+/// Its next request gets 401, whichever key asks (the one revoked included); a rotated key in
+/// its overlap stops at once.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "account", operation_id = "revokeApiKey", params(("id" = Uuid, Path, description = "API key id")),
     responses((status = 204, description = "Revoked")),
     security(("api_key" = [])))]
 pub async fn revoke(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
@@ -155,10 +170,13 @@ pub async fn revoke(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Rotate an API key: a new key of the same name; the old one keeps working for `overlap_secs`.
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "account",
+/// Rotate an API key.
+///
+/// Creates a new key of the same name (its token shown once); the old one keeps working for
+/// `overlap_secs` (default 24 h) so its users can switch.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "account", operation_id = "rotateApiKey",
     params(("id" = Uuid, Path, description = "API key id"), RotateQuery),
-    responses((status = 201, description = "The new key and its token (shown once)", body = RotatedApiKey)),
+    responses((status = 201, description = "The new key and its token (shown once)", body = RotatedApiKey, headers(("Location" = String, description = "URL of the new key")), example = json!(crate::v1::examples::rotated_api_key()))),
     security(("api_key" = [])))]
 pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<Response, Problem> {
     let overlap = q.overlap()?;

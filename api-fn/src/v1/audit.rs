@@ -18,11 +18,15 @@ use crate::problem::Problem;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActorView {
+    #[schema(title = "UserActor")]
     User { id: Uuid },
+    #[schema(title = "ApiKeyActor")]
     ApiKey { id: Uuid },
+    #[schema(title = "SystemActor")]
     System,
 }
 
+/// One change, by whom and when.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntryView {
     pub action: AuditAction,
@@ -36,15 +40,21 @@ pub struct AuditEntryView {
     pub created_at: DateTime<Utc>,
 }
 
+/// A page of audit log entries, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
+    /// At most `limit` entries.
     pub data: Vec<AuditEntryView>,
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// The audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit-log", tag = "account", params(PageQuery),
-    responses((status = 200, description = "A page of entries", body = AuditPage)),
+/// List the audit log.
+///
+/// Who changed the organization's credentials, members and plan, and when: newest first, a page
+/// at a time (pass `next_cursor` as `cursor`).
+#[utoipa::path(get, path = "/api/v1/audit-log", tag = "account", operation_id = "listAuditLog", params(PageQuery),
+    responses((status = 200, description = "A page of entries", body = AuditPage, example = json!(crate::v1::examples::audit_page()))),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<AuditPage>, Problem> {
     let page = q.parse()?;

@@ -72,9 +72,12 @@ pub struct ChannelView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A page of notification channels, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelPage {
+    /// At most `limit` channels.
     pub data: Vec<ChannelView>,
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -167,10 +170,13 @@ fn validate(name: Option<&str>, kind: ChannelKind, target: &str, events: Option<
 }
 
 /// Add a notification channel.
-#[utoipa::path(post, path = "/api/v1/notification-channels", tag = "alerts", request_body = ChannelInput,
+///
+/// An e-mail address or a webhook URL that gets the organization's alerts (all events by
+/// default, or the ones listed). Slack and Discord URLs get messages in their own format.
+#[utoipa::path(post, path = "/api/v1/notification-channels", tag = "alerts", operation_id = "createNotificationChannel", request_body(content = ChannelInput, example = json!(crate::v1::examples::channel_input())),
     responses(
-        (status = 201, description = "Created", body = ChannelView, headers(("Location" = String, description = "URL of the new channel"))),
-        (status = 403, description = "The plan's channel limit is reached", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created", body = ChannelView, headers(("Location" = String, description = "URL of the new channel")), example = json!(crate::v1::examples::channel())),
+        (status = 403, description = "The plan's channel limit is reached", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::channel_limit_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<ChannelInput>) -> Result<Response, Problem> {
@@ -203,9 +209,12 @@ pub async fn create_channel(pool: &sqlx::PgPool, org_id: Uuid, tier: domain::tie
     Ok(channel)
 }
 
-/// List notification channels, newest first.
-#[utoipa::path(get, path = "/api/v1/notification-channels", tag = "alerts", params(PageQuery),
-    responses((status = 200, description = "A page of channels", body = ChannelPage)),
+/// List notification channels.
+///
+/// Newest first, a page at a time: pass the page's `next_cursor` as `cursor` for the next one.
+/// Webhook URLs are shown masked.
+#[utoipa::path(get, path = "/api/v1/notification-channels", tag = "alerts", operation_id = "listNotificationChannels", params(PageQuery),
+    responses((status = 200, description = "A page of channels", body = ChannelPage, example = json!(crate::v1::examples::channel_page()))),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ChannelPage>, Problem> {
     let page = q.parse()?;
@@ -219,16 +228,21 @@ async fn find(db: impl sqlx::PgExecutor<'_>, tenant: &Tenant, id: Uuid) -> Resul
 }
 
 /// Get a notification channel.
-#[utoipa::path(get, path = "/api/v1/notification-channels/{id}", tag = "alerts", params(("id" = Uuid, Path, description = "Channel id")),
-    responses((status = 200, description = "The channel", body = ChannelView)),
+///
+/// Its kind, message format, target (a webhook URL shown masked), events and whether it is on.
+#[utoipa::path(get, path = "/api/v1/notification-channels/{id}", tag = "alerts", operation_id = "getNotificationChannel", params(("id" = Uuid, Path, description = "Channel id")),
+    responses((status = 200, description = "The channel", body = ChannelView, example = json!(crate::v1::examples::channel()))),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<ChannelView>, Problem> {
     Ok(Json(ChannelView::from(&find(&state.pool, &tenant, id).await?)))
 }
 
-/// Change a notification channel (name, target, events, enabled).
-#[utoipa::path(patch, path = "/api/v1/notification-channels/{id}", tag = "alerts", params(("id" = Uuid, Path, description = "Channel id")), request_body = ChannelPatch,
-    responses((status = 200, description = "The updated channel", body = ChannelView)),
+/// Update a notification channel.
+///
+/// Changes its name, target, events or enabled state; fields left out stay as they are, and its
+/// kind cannot change.
+#[utoipa::path(patch, path = "/api/v1/notification-channels/{id}", tag = "alerts", operation_id = "updateNotificationChannel", params(("id" = Uuid, Path, description = "Channel id")), request_body(content = ChannelPatch, example = json!(crate::v1::examples::channel_patch())),
+    responses((status = 200, description = "The updated channel", body = ChannelView, example = json!(crate::v1::examples::channel_updated()))),
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<ChannelPatch>) -> Result<Json<ChannelView>, Problem> {
     let mut tx = state.pool.begin().await?;
@@ -247,8 +261,10 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     Ok(Json(ChannelView::from(&channel)))
 }
 
-/// Delete a notification channel (its unsent messages go with it).
-#[utoipa::path(delete, path = "/api/v1/notification-channels/{id}", tag = "alerts", params(("id" = Uuid, Path, description = "Channel id")),
+/// Delete a notification channel.
+///
+/// Its unsent messages go with it, and it drops out of the jobs' channel lists that name it.
+#[utoipa::path(delete, path = "/api/v1/notification-channels/{id}", tag = "alerts", operation_id = "deleteNotificationChannel", params(("id" = Uuid, Path, description = "Channel id")),
     responses((status = 204, description = "Deleted")),
     security(("api_key" = [])))]
 pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
@@ -259,13 +275,15 @@ pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     }
 }
 
-/// Send a test message now and say what happened: the dispatcher sends it like any alert (so
+/// Test a notification channel.
+///
+/// Sends a test message now and says what happened: the dispatcher sends it like any alert (so
 /// this tests the real path), and the answer waits up to 15 s for the outcome (not at all when
 /// no dispatcher is running).
-#[utoipa::path(post, path = "/api/v1/notification-channels/{id}/test", tag = "alerts", params(("id" = Uuid, Path, description = "Channel id")),
+#[utoipa::path(post, path = "/api/v1/notification-channels/{id}/test", tag = "alerts", operation_id = "testNotificationChannel", params(("id" = Uuid, Path, description = "Channel id")),
     responses(
-        (status = 200, description = "Sent, or failed: what the endpoint answered", body = TestResult),
-        (status = 202, description = "Not sent within 15 s; it is still queued", body = TestResult),
+        (status = 200, description = "Sent, or failed: what the endpoint answered", body = TestResult, example = json!(crate::v1::examples::test_sent())),
+        (status = 202, description = "Not sent within 15 s; it is still queued", body = TestResult, example = json!(crate::v1::examples::test_pending())),
     ),
     security(("api_key" = [])))]
 pub async fn test(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<TestResult>), Problem> {

@@ -27,13 +27,16 @@ use crate::problem::Problem;
 
 pub use super::runs::MAX_BULK_REDELIVERY;
 
-/// Run a job now: enqueues an immediate execution with the job's request and retry policy.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions",
+/// Run a job now.
+///
+/// Enqueues an immediate execution with the job's request and retry policy, whether the job is
+/// enabled or not; it counts against the monthly quota like any run.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/trigger", tag = "executions", operation_id = "triggerJob",
     params(("id" = Uuid, Path, description = "Job id"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
     responses(
-        (status = 202, description = "Enqueued", body = ExecutionView),
-        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Enqueued", body = ExecutionView, example = json!(crate::v1::examples::execution_pending())),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::quota_problem())),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::pending_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, ApiPath(id): ApiPath<Uuid>) -> Result<Response, Problem> {
@@ -54,15 +57,19 @@ pub async fn trigger(State(state): State<AppState>, tenant: Tenant, key: Idempot
 /// A page of executions, latest scheduled first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExecutionPage {
+    /// At most `limit` executions.
     pub data: Vec<ExecutionView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// List a job's executions, latest first.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions",
+/// List a job's executions.
+///
+/// Latest scheduled first, a page at a time: pass the page's `next_cursor` as `cursor` for the
+/// next one.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/executions", tag = "executions", operation_id = "listJobExecutions",
     params(("id" = Uuid, Path, description = "Job id"), PageQuery),
-    responses((status = 200, description = "A page of executions", body = ExecutionPage)),
+    responses((status = 200, description = "A page of executions", body = ExecutionPage, example = json!(crate::v1::examples::execution_page()))),
     security(("api_key" = [])))]
 pub async fn list_for_job(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ExecutionPage>, Problem> {
     let page = q.parse()?;
@@ -125,12 +132,14 @@ impl HistoryQuery {
     }
 }
 
-/// List the organization's executions across its jobs and queue calls, latest scheduled first,
-/// filtered by status, job, source and time range.
-#[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(HistoryQuery, PageQuery),
+/// List the organization's executions.
+///
+/// Across its jobs and queue calls, latest scheduled first, filtered by status, job, source and
+/// time range (every filter given must match); paged like every list.
+#[utoipa::path(get, path = "/api/v1/executions", tag = "executions", operation_id = "listExecutions", params(HistoryQuery, PageQuery),
     responses(
-        (status = 200, description = "A page of executions", body = ExecutionPage),
-        (status = 422, description = "A filter is invalid (an unknown status or source, an instant out of range, from not before to); `errors` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of executions", body = ExecutionPage, example = json!(crate::v1::examples::execution_page())),
+        (status = 422, description = "A filter is invalid (an unknown status or source, an instant out of range, from not before to); `errors` names it", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::history_filter_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(h): ApiQuery<HistoryQuery>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<ExecutionPage>, Problem> {
@@ -141,9 +150,12 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(h): Ap
     Ok(Json(ExecutionPage { data: rows.iter().map(ExecutionView::from).collect(), next_cursor }))
 }
 
-/// Get an execution with its finished attempts.
-#[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions", params(("id" = Uuid, Path, description = "Execution id")),
-    responses((status = 200, description = "The execution", body = ExecutionDetail)),
+/// Get an execution.
+///
+/// The execution with the request as delivered, the endpoint's latest answer, and the attempts
+/// that finished before its latest one.
+#[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions", operation_id = "getExecution", params(("id" = Uuid, Path, description = "Execution id")),
+    responses((status = 200, description = "The execution", body = ExecutionDetail, example = json!(crate::v1::examples::execution_detail()))),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<ExecutionDetail>, Problem> {
     let execution = store::executions::get(&state.pool, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("execution"))?;
@@ -151,13 +163,16 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     Ok(Json(ExecutionDetail { execution: ExecutionView::from(&execution), attempts: attempts.iter().map(AttemptView::from).collect() }))
 }
 
-/// Deliver a finished execution's message again (same `webhook-id`, request and retry policy).
-#[utoipa::path(post, path = "/api/v1/executions/{id}/redeliver", tag = "executions", params(("id" = Uuid, Path, description = "Execution id")),
+/// Redeliver an execution.
+///
+/// Delivers a finished execution's message again as a new execution: the same `webhook-id`,
+/// request and retry policy.
+#[utoipa::path(post, path = "/api/v1/executions/{id}/redeliver", tag = "executions", operation_id = "redeliverExecution", params(("id" = Uuid, Path, description = "Execution id")),
     responses(
-        (status = 202, description = "The new execution", body = ExecutionView),
-        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The execution has not finished yet", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "The new execution", body = ExecutionView, example = json!(crate::v1::examples::execution_redelivery())),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::quota_problem())),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::pending_problem())),
+        (status = 409, description = "The execution has not finished yet", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::not_finished_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn redeliver(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<ExecutionView>), Problem> {
@@ -179,6 +194,7 @@ pub struct RedeliverFailed {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// The redeliveries one call enqueued.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RedeliveredBatch {
     /// How many redeliveries were enqueued (at most 1000 per call; call again for more).
@@ -186,15 +202,17 @@ pub struct RedeliveredBatch {
     pub executions: Vec<ExecutionView>,
 }
 
-/// Redeliver every failed or timed-out execution of a job scheduled in `[from, to)`, oldest
+/// Redeliver a job's failed executions.
+///
+/// Redelivers every failed or timed-out execution of a job scheduled in `[from, to)`, oldest
 /// first, at most 1000 per call. Executions already redelivered are skipped, so repeating the
 /// call never sends a message twice.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/executions/redeliver-failed", tag = "executions",
-    params(("id" = Uuid, Path, description = "Job id")), request_body = RedeliverFailed,
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/executions/redeliver-failed", tag = "executions", operation_id = "redeliverFailedExecutions",
+    params(("id" = Uuid, Path, description = "Job id")), request_body(content = RedeliverFailed, example = json!(crate::v1::examples::redeliver_failed_request())),
     responses(
-        (status = 202, description = "The redeliveries enqueued", body = RedeliveredBatch),
-        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "The redeliveries enqueued", body = RedeliveredBatch, example = json!(crate::v1::examples::redelivered_batch())),
+        (status = 403, description = "The monthly quota is used up", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::quota_problem())),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered would be passed", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::pending_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn redeliver_failed(

@@ -99,16 +99,19 @@ pub struct JobNotifications {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "interval", rename_all = "snake_case")]
 pub enum Preset {
+    #[schema(title = "HourlyPreset")]
     Hourly {
         #[schema(minimum = 0, maximum = 59)]
         minute: Option<u8>,
     },
+    #[schema(title = "DailyPreset")]
     Daily {
         #[schema(minimum = 0, maximum = 23)]
         hour: u8,
         #[schema(minimum = 0, maximum = 59)]
         minute: Option<u8>,
     },
+    #[schema(title = "WeeklyPreset")]
     Weekly {
         /// `Mon` … `Sun` or the full English name.
         #[schema(example = "Mon")]
@@ -125,15 +128,18 @@ pub enum Preset {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScheduleInput {
+    #[schema(title = "CronScheduleInput")]
     Cron {
         #[schema(example = "*/15 * * * *", max_length = 256)]
         expr: String,
         #[schema(example = "Europe/Oslo")]
         timezone: Option<String>,
     },
+    #[schema(title = "OnceScheduleInput")]
     Once {
         at: DateTime<Utc>,
     },
+    #[schema(title = "PresetScheduleInput")]
     Preset {
         preset: Preset,
         #[schema(example = "Europe/Oslo")]
@@ -207,10 +213,12 @@ pub struct JobPatch {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScheduleView {
+    #[schema(title = "CronSchedule")]
     Cron {
         expr: String,
         timezone: String,
     },
+    #[schema(title = "OnceSchedule")]
     Once {
         at: DateTime<Utc>,
     },

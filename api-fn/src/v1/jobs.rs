@@ -23,18 +23,24 @@ use crate::problem::Problem;
 /// A page of jobs, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobPage {
+    /// At most `limit` jobs.
     pub data: Vec<JobView>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// Create a job.
-#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = JobInput,
+///
+/// Validates the whole job (every invalid field is reported at once) against the rules of the
+/// organization's plan, stores it and schedules its first run. Only `name`, `url` and `schedule`
+/// are required.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", operation_id = "createJob",
+    request_body(content = JobInput, example = json!(crate::v1::examples::job_input())),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h when the same request is sent again")),
     responses(
-        (status = 201, description = "Created", body = JobView, headers(("Location" = String, description = "URL of the new job"))),
-        (status = 403, description = "The plan's job limit is reached", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another job has this key", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created", body = JobView, headers(("Location" = String, description = "URL of the new job")), example = json!(crate::v1::examples::job())),
+        (status = 403, description = "The plan's job limit is reached", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::job_limit_problem())),
+        (status = 409, description = "Another job has this key", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::key_conflict_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, body: RawJson) -> Result<Response, Problem> {
@@ -72,9 +78,11 @@ fn with_location(mut res: Response, id: Uuid) -> Response {
     res
 }
 
-/// List jobs, newest first.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(PageQuery),
-    responses((status = 200, description = "A page of jobs", body = JobPage)),
+/// List jobs.
+///
+/// Newest first, a page at a time: pass the page's `next_cursor` as `cursor` for the next one.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", operation_id = "listJobs", params(PageQuery),
+    responses((status = 200, description = "A page of jobs", body = JobPage, example = json!(crate::v1::examples::job_page()))),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<JobPage>, Problem> {
     let page = q.parse()?;
@@ -84,19 +92,25 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): Ap
 }
 
 /// Get a job.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, description = "The job", body = JobView)),
+///
+/// The job as stored, with its canonical schedule, its plain-language description and its next
+/// run. Credential headers are shown masked.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "getJob", params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = JobView, example = json!(crate::v1::examples::job()))),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<JobView>, Problem> {
     Ok(Json(JobView::from(&find(&state.pool, &tenant, id).await?)))
 }
 
-/// Update a job: the fields sent replace the stored ones (`null` resets a field to its default),
-/// then the whole job is validated again.
-#[utoipa::path(patch, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "Job id")), request_body = JobPatch,
+/// Update a job.
+///
+/// The fields sent replace the stored ones (objects such as `schedule` are replaced whole;
+/// `null` resets a field to its default), then the whole job is validated again.
+#[utoipa::path(patch, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "updateJob", params(("id" = Uuid, Path, description = "Job id")),
+    request_body(content = JobPatch, example = json!(crate::v1::examples::job_patch())),
     responses(
-        (status = 200, description = "The updated job", body = JobView),
-        (status = 409, description = "Another job has this key", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The updated job", body = JobView, example = json!(crate::v1::examples::job_updated())),
+        (status = 409, description = "Another job has this key", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::key_conflict_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, body: RawJson) -> Result<Json<JobView>, Problem> {
@@ -127,8 +141,10 @@ fn merge(current: &JobDraft, patch: serde_json::Map<String, serde_json::Value>) 
     super::extract::parse_json(&serde_json::to_vec(&value).map_err(|e| Problem::internal(&e))?)
 }
 
-/// Delete a job. Its runs that have not started are cancelled; its history stays.
-#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path, description = "Job id")),
+/// Delete a job.
+///
+/// Its runs that have not started are cancelled; its execution history stays.
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", operation_id = "deleteJob", params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 204, description = "Deleted")),
     security(("api_key" = [])))]
 pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {
@@ -140,17 +156,23 @@ pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
     }
 }
 
-/// Enable a job: it resumes from where it stopped, missed runs going through its missed-run policy.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/enable", tag = "jobs", params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, description = "The job", body = JobView)),
+/// Enable a job.
+///
+/// It resumes from where it stopped, its missed runs going through its missed-run policy
+/// (`catch_up`). Enabling an enabled job changes nothing.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/enable", tag = "jobs", operation_id = "enableJob", params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = JobView, example = json!(crate::v1::examples::job_enabled(true)))),
     security(("api_key" = [])))]
 pub async fn enable(state: State<AppState>, tenant: Tenant, id: ApiPath<Uuid>) -> Result<Json<JobView>, Problem> {
     toggle(state, tenant, id, true).await
 }
 
-/// Disable a job: no new runs; its scheduled runs that have not started are cancelled.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/disable", tag = "jobs", params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, description = "The job", body = JobView)),
+/// Disable a job.
+///
+/// No new runs are created; its scheduled runs that have not started are cancelled. Disabling
+/// a disabled job changes nothing.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/disable", tag = "jobs", operation_id = "disableJob", params(("id" = Uuid, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = JobView, example = json!(crate::v1::examples::job_enabled(false)))),
     security(("api_key" = [])))]
 pub async fn disable(state: State<AppState>, tenant: Tenant, id: ApiPath<Uuid>) -> Result<Json<JobView>, Problem> {
     toggle(state, tenant, id, false).await

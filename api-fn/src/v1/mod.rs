@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod channels;
+pub mod examples;
 pub mod execution_schema;
 pub mod executions;
 pub mod extract;

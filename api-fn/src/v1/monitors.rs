@@ -31,12 +31,14 @@ pub const DEFAULT_GRACE_SECS: u32 = 300;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MonitorScheduleInput {
+    #[schema(title = "MonitorCronScheduleInput")]
     Cron {
         #[schema(example = "0 3 * * *")]
         expr: String,
         #[schema(example = "Europe/Oslo")]
         timezone: Option<String>,
     },
+    #[schema(title = "MonitorIntervalScheduleInput")]
     Interval {
         /// 60 s to 31 days.
         #[schema(minimum = 60, maximum = 2678400)]
@@ -79,7 +81,9 @@ pub struct MonitorPatch {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MonitorScheduleView {
+    #[schema(title = "MonitorCronSchedule")]
     Cron { expr: String, timezone: String },
+    #[schema(title = "MonitorIntervalSchedule")]
     Interval { interval_secs: i32 },
 }
 
@@ -123,9 +127,12 @@ pub struct MonitorDetail {
     pub recent_pings: Vec<PingView>,
 }
 
+/// A page of monitors, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorPage {
+    /// At most `limit` monitors.
     pub data: Vec<MonitorView>,
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -218,8 +225,11 @@ fn new_token() -> String {
 }
 
 /// Create a monitor.
-#[utoipa::path(post, path = "/api/v1/monitors", tag = "monitors", request_body = MonitorInput,
-    responses((status = 201, description = "Created", body = MonitorView, headers(("Location" = String, description = "URL of the new monitor")))),
+///
+/// A heartbeat monitor expects pings at its `ping_url` on a cron schedule or an interval, plus a
+/// grace period; a new monitor waits for its first ping.
+#[utoipa::path(post, path = "/api/v1/monitors", tag = "monitors", operation_id = "createMonitor", request_body(content = MonitorInput, example = json!(crate::v1::examples::monitor_input())),
+    responses((status = 201, description = "Created", body = MonitorView, headers(("Location" = String, description = "URL of the new monitor")), example = json!(crate::v1::examples::monitor_new()))),
     security(("api_key" = [])))]
 pub async fn create(State(state): State<AppState>, tenant: Tenant, ApiJson(input): ApiJson<MonitorInput>) -> Result<Response, Problem> {
     let monitor = create_monitor(&state.pool, tenant.org_id, &input, Utc::now()).await?;
@@ -241,9 +251,11 @@ pub async fn create_monitor(db: impl sqlx::PgExecutor<'_>, org_id: Uuid, input: 
     Ok(store::monitors::insert(db, org_id, Uuid::now_v7(), &new_token(), &fields).await?)
 }
 
-/// List monitors, newest first.
-#[utoipa::path(get, path = "/api/v1/monitors", tag = "monitors", params(PageQuery),
-    responses((status = 200, description = "A page of monitors", body = MonitorPage)),
+/// List monitors.
+///
+/// Newest first, a page at a time: pass the page's `next_cursor` as `cursor` for the next one.
+#[utoipa::path(get, path = "/api/v1/monitors", tag = "monitors", operation_id = "listMonitors", params(PageQuery),
+    responses((status = 200, description = "A page of monitors", body = MonitorPage, example = json!(crate::v1::examples::monitor_page()))),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<MonitorPage>, Problem> {
     let page = q.parse()?;
@@ -252,9 +264,11 @@ pub async fn list(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): Ap
     Ok(Json(MonitorPage { data: rows.iter().map(|m| MonitorView::of(m, &state.config.public_url)).collect(), next_cursor }))
 }
 
-/// Get a monitor with its latest pings.
-#[utoipa::path(get, path = "/api/v1/monitors/{id}", tag = "monitors", params(("id" = Uuid, Path, description = "Monitor id")),
-    responses((status = 200, description = "The monitor", body = MonitorDetail)),
+/// Get a monitor.
+///
+/// The monitor with its latest pings, newest first (at most 10).
+#[utoipa::path(get, path = "/api/v1/monitors/{id}", tag = "monitors", operation_id = "getMonitor", params(("id" = Uuid, Path, description = "Monitor id")),
+    responses((status = 200, description = "The monitor", body = MonitorDetail, example = json!(crate::v1::examples::monitor_detail()))),
     security(("api_key" = [])))]
 pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<Json<MonitorDetail>, Problem> {
     let m = store::monitors::get(&state.pool, tenant.org_id, id).await?.ok_or_else(|| Problem::not_found("monitor"))?;
@@ -266,9 +280,12 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     Ok(Json(MonitorDetail { monitor: MonitorView::of(&m, &state.config.public_url), recent_pings }))
 }
 
-/// Update a monitor. Pausing stops alerts; resuming waits for the next ping.
-#[utoipa::path(patch, path = "/api/v1/monitors/{id}", tag = "monitors", params(("id" = Uuid, Path, description = "Monitor id")), request_body = MonitorPatch,
-    responses((status = 200, description = "The updated monitor", body = MonitorView)),
+/// Update a monitor.
+///
+/// Fields left out (or null) stay as they are. Pausing stops alerts; resuming waits for the next
+/// ping.
+#[utoipa::path(patch, path = "/api/v1/monitors/{id}", tag = "monitors", operation_id = "updateMonitor", params(("id" = Uuid, Path, description = "Monitor id")), request_body(content = MonitorPatch, example = json!(crate::v1::examples::monitor_patch())),
+    responses((status = 200, description = "The updated monitor", body = MonitorView, example = json!(crate::v1::examples::monitor_updated()))),
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<MonitorPatch>) -> Result<Json<MonitorView>, Problem> {
     let mut tx = state.pool.begin().await?;
@@ -302,8 +319,10 @@ pub async fn update_monitor(tx: &mut sqlx::PgConnection, org_id: Uuid, id: Uuid,
     store::monitors::update(&mut *tx, org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("monitor"))
 }
 
-/// Delete a monitor and its pings.
-#[utoipa::path(delete, path = "/api/v1/monitors/{id}", tag = "monitors", params(("id" = Uuid, Path, description = "Monitor id")),
+/// Delete a monitor.
+///
+/// The monitor and its recorded pings go; its ping URL answers 404 from then on.
+#[utoipa::path(delete, path = "/api/v1/monitors/{id}", tag = "monitors", operation_id = "deleteMonitor", params(("id" = Uuid, Path, description = "Monitor id")),
     responses((status = 204, description = "Deleted")),
     security(("api_key" = [])))]
 pub async fn delete(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, Problem> {

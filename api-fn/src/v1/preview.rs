@@ -15,6 +15,7 @@ use crate::problem::Problem;
 
 pub const MAX_PREVIEW_RUNS: u32 = 100;
 
+/// A schedule to preview.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
@@ -27,6 +28,7 @@ pub struct PreviewRequest {
     pub from: Option<DateTime<Utc>>,
 }
 
+/// A schedule's next runs and what the plan says of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreviewResponse {
     /// e.g. "every day at 09:00 (Europe/Oslo)".
@@ -44,8 +46,11 @@ pub struct PreviewResponse {
 }
 
 /// Preview a schedule.
-#[utoipa::path(post, path = "/api/v1/schedule/preview", tag = "jobs", request_body = PreviewRequest,
-    responses((status = 200, description = "The next runs", body = PreviewResponse)),
+///
+/// The next runs of any schedule a job may have, its plain-language description, its shortest
+/// interval, and whether the caller's plan allows it. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/schedule/preview", tag = "jobs", operation_id = "previewSchedule", request_body(content = PreviewRequest, example = json!(crate::v1::examples::preview_request())),
+    responses((status = 200, description = "The next runs", body = PreviewResponse, example = json!(crate::v1::examples::preview_response()))),
     security(("api_key" = [])))]
 pub async fn preview(tenant: Tenant, ApiJson(req): ApiJson<PreviewRequest>) -> Result<Json<PreviewResponse>, Problem> {
     let count = match req.count {

@@ -54,12 +54,15 @@ pub struct QueueRequest {
 }
 
 /// Enqueue a one-off call.
-#[utoipa::path(post, path = "/api/v1/queue", tag = "queue", request_body = QueueRequest,
+///
+/// The call is delivered now, after `delay_secs` or at `deliver_at`, signed and retried like a
+/// job's runs, and kept in the execution history (with `job_id` null).
+#[utoipa::path(post, path = "/api/v1/queue", tag = "queue", operation_id = "enqueueCall", request_body(content = QueueRequest, example = json!(crate::v1::examples::queue_request())),
     params(("Idempotency-Key" = Option<String>, Header, description = "Enqueues the call once; a repeat within 24 h replays the first response")),
     responses(
-        (status = 202, description = "Enqueued", body = ExecutionView),
-        (status = 403, description = "The monthly quota is used up (counting the runs already waiting)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered is reached", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Enqueued", body = ExecutionView, example = json!(crate::v1::examples::queued_execution())),
+        (status = 403, description = "The monthly quota is used up (counting the runs already waiting)", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::quota_problem())),
+        (status = 429, description = "The plan's cap on runs (or request-body bytes) waiting to be delivered is reached", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::pending_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn enqueue(State(state): State<AppState>, tenant: Tenant, key: IdempotencyKey, body: RawJson) -> Result<Response, Problem> {

@@ -41,16 +41,22 @@ pub struct RotatedSecret {
     pub previous_expire_at: DateTime<Utc>,
 }
 
-/// List the signing secrets in use (values are never shown again).
-#[utoipa::path(get, path = "/api/v1/signing-secrets", tag = "account", responses((status = 200, description = "Active secrets", body = SecretList)), security(("api_key" = [])))]
+/// List signing secrets.
+///
+/// The Standard Webhooks secrets signing deliveries now, newest first; their values are never
+/// shown again after they were made.
+#[utoipa::path(get, path = "/api/v1/signing-secrets", tag = "account", operation_id = "listSigningSecrets", responses((status = 200, description = "Active secrets", body = SecretList, example = json!(crate::v1::examples::secret_list()))), security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, tenant: Tenant) -> Result<Json<SecretList>, Problem> {
     let rows = store::signing_secrets::list_active(&state.pool, tenant.org_id, Utc::now()).await?;
     Ok(Json(SecretList { data: rows.into_iter().map(|s| SecretInfo { id: s.id, created_at: s.created_at, expires_at: s.expires_at }).collect() }))
 }
 
 /// Rotate the signing secret.
-#[utoipa::path(post, path = "/api/v1/signing-secrets/rotate", tag = "account", params(RotateQuery),
-    responses((status = 201, description = "The new secret (shown once)", body = RotatedSecret)),
+///
+/// Creates a new `whsec_` secret, shown once; the others keep signing for `overlap_secs`
+/// (default 24 h) so receivers can switch without dropping a delivery.
+#[utoipa::path(post, path = "/api/v1/signing-secrets/rotate", tag = "account", operation_id = "rotateSigningSecret", params(RotateQuery),
+    responses((status = 201, description = "The new secret (shown once)", body = RotatedSecret, example = json!(crate::v1::examples::rotated_secret()))),
     security(("api_key" = [])))]
 pub async fn rotate(State(state): State<AppState>, tenant: Tenant, ApiQuery(q): ApiQuery<RotateQuery>) -> Result<(StatusCode, Json<RotatedSecret>), Problem> {
     let overlap = q.overlap()?;

@@ -65,12 +65,16 @@ pub struct SyncReport {
     pub unchanged: Vec<SyncItem>,
 }
 
-/// Make the organization's keyed jobs match the desired set.
-#[utoipa::path(put, path = "/api/v1/sync", tag = "jobs", request_body = SyncInput, params(SyncQuery),
+/// Sync jobs declaratively.
+///
+/// Makes the organization's jobs that have a `key` match the desired set in one transaction:
+/// creates, updates and deletes them, and reports what was created, updated, deleted and left
+/// unchanged. Jobs without a key are never touched; `dry_run=true` changes nothing.
+#[utoipa::path(put, path = "/api/v1/sync", tag = "jobs", operation_id = "syncJobs", request_body(content = SyncInput, example = json!(crate::v1::examples::sync_request())), params(SyncQuery),
     responses(
-        (status = 200, description = "What changed (or would change, in a dry run)", body = SyncReport),
-        (status = 403, description = "The result would pass the plan's job limit", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another job was given one of the declared keys while the sync ran; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "What changed (or would change, in a dry run)", body = SyncReport, example = json!(crate::v1::examples::sync_report())),
+        (status = 403, description = "The result would pass the plan's job limit", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::job_limit_problem())),
+        (status = 409, description = "Another job was given one of the declared keys while the sync ran; nothing changed", body = Problem, content_type = "application/problem+json", example = json!(crate::v1::examples::key_conflict_problem())),
     ),
     security(("api_key" = [])))]
 pub async fn sync(

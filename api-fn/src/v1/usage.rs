@@ -64,8 +64,11 @@ pub struct Usage {
     pub upgrade_url: Option<String>,
 }
 
-/// This month's usage and the plan's limits.
-#[utoipa::path(get, path = "/api/v1/usage", tag = "account", responses((status = 200, description = "Usage", body = Usage)), security(("api_key" = [])))]
+/// Get usage.
+///
+/// This month's executions against the plan's quota, the job count against its limit, and the
+/// plan's other limits.
+#[utoipa::path(get, path = "/api/v1/usage", tag = "account", operation_id = "getUsage", responses((status = 200, description = "Usage", body = Usage, example = json!(crate::v1::examples::usage()))), security(("api_key" = [])))]
 pub async fn usage(State(state): State<AppState>, tenant: Tenant) -> Result<Json<Usage>, Problem> {
     let now = Utc::now();
     let month = store::usage::month(&state.pool, tenant.org_id, now).await?;
