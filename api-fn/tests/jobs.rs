@@ -119,6 +119,13 @@ async fn malformed_requests_are_problems_not_crashes(pool: PgPool) {
     let r = api.send(raw(r#"{"name": "x", "url": "https://e.com", "schedule": {"kind": "cron", "expr": "@daily"}, "colour": "red"}"#, Some("application/json"))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.field_errors()[0].1, "unknown_field");
+    // a misspelt schedule field is refused, not dropped (the job would quietly run in UTC)
+    for schedule in [r#"{"kind": "cron", "expr": "0 3 * * *", "tz": "Europe/Oslo"}"#, r#"{"kind": "preset", "preset": {"interval": "daily", "hour": 3, "minutes": 5}}"#] {
+        let body = format!(r#"{{"name": "x", "url": "https://e.com", "schedule": {schedule}}}"#);
+        let r = api.send(raw(Box::leak(body.into_boxed_str()), Some("application/json"))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{schedule}: {}", r.text);
+        assert_eq!(r.field_errors()[0].1, "unknown_field", "{schedule}");
+    }
     let r = api.send(raw(r#"{"name": "x", "url": "https://e.com", "timeout_secs": "soon", "schedule": {"kind": "cron", "expr": "@daily"}}"#, Some("application/json"))).await;
     assert_eq!(r.field_errors(), vec![("timeout_secs".to_owned(), "invalid_type".to_owned())]);
     let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(api_fn::MAX_REQUEST_BODY + 1));

@@ -97,7 +97,7 @@ pub struct JobNotifications {
 
 /// An hourly, daily or weekly preset; stored as the cron expression it stands for.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "interval", rename_all = "snake_case")]
+#[serde(tag = "interval", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Preset {
     #[schema(title = "HourlyPreset")]
     Hourly {
@@ -126,7 +126,7 @@ pub enum Preset {
 /// When a job runs: a five-field cron expression (or `@hourly`, `@daily`, `@weekly`,
 /// `@monthly`) in an IANA time zone (default UTC), one instant, or a preset.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScheduleInput {
     #[schema(title = "CronScheduleInput")]
     Cron {

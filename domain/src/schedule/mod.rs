@@ -122,7 +122,7 @@ pub const MAX_NEXT_RUNS: usize = 1000;
 
 /// A schedule as the REST API receives it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScheduleSpec {
     /// A five-field cron expression or shorthand, in `timezone` (UTC when absent).
     Cron {
@@ -142,7 +142,7 @@ pub enum ScheduleSpec {
 
 /// The simple intervals the UI offers; each becomes a cron expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "interval", rename_all = "snake_case")]
+#[serde(tag = "interval", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Preset {
     /// Every hour at `minute` past.
     Hourly {
