@@ -187,7 +187,9 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     b.wait_for_text("Flaky hook").await;
     choose(&b, "status", "failed,timeout").await;
     b.click_button("Filter").await;
-    b.wait_for_text("failed").await;
+    // the filtered page, not the one the click left ("failed" is on both)
+    assert!(b.wait_until_js("return location.search.includes('status=failed') && document.readyState === 'complete'", vec![]).await, "the filter did not load: {}", b.url().await);
+    b.wait_for_text("Flaky hook").await;
     assert!(!b.text().await.contains("Once soon"), "only failures: {}", b.text().await);
     visit(&b, "08-history-failures").await;
 
