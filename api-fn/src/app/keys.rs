@@ -175,6 +175,7 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
         Actor::System => "Prikke".to_owned(),
     };
     let body = html! {
+        p { a href="/app/export" download { "Download all of the organization's data" } " (NDJSON, as " code { "GET /api/v1/export" } " gives it; secrets are left out)." }
         @if entries.is_empty() { p { "Nothing yet." } } @else {
             table {
                 caption.visually-hidden { "Audit log" }
@@ -193,4 +194,11 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "audit"), "Audit log", body)))
+}
+
+/// `GET /app/export`: everything the organization owns as NDJSON, for its admins and owners (the
+/// same stream as `GET /api/v1/export`, recorded as the member's export).
+pub async fn export(State(state): State<AppState>, m: Member) -> Result<Response, AppError> {
+    m.require_admin()?;
+    Ok(crate::v1::export::start(state, m.org.id, Actor::User(m.user.id)).await?)
 }

@@ -579,3 +579,18 @@ pub fn channel_limit_problem() -> Value {
 pub fn key_limit_problem() -> Value {
     problem(Problem::key_limit(domain::api_key::MAX_ACTIVE_KEYS))
 }
+
+/// A few lines of an export (`GET /api/v1/export`), as one string: NDJSON is not one JSON value.
+pub fn export_ndjson() -> Value {
+    let lines = [
+        json!({"type": "export", "org_id": "0192f2a0-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "exported_at": TRIGGERED, "format_version": super::export::FORMAT_VERSION, "excluded": super::export::EXCLUDED}),
+        json!({"type": "organization", "id": "0192f2a0-1a2b-7c3d-8e4f-5a6b7c8d9e0f", "name": "Acme", "slug": "acme", "tier": "pro", "created_at": CREATED}),
+        json!({"type": "api_key", "id": API_KEY_ID, "name": "CI", "prefix": "pk_live_0f3a9c2e8b7d6a5f4e3d2c1b", "created_at": CREATED, "last_used_at": TRIGGERED, "revoked_at": null, "rotated_from": null}),
+        json!({"type": "end", "records": 2}),
+    ];
+    Value::String(lines.iter().map(|l| format!("{l}\n")).collect())
+}
+
+pub fn export_running_problem() -> Value {
+    problem(super::export::already_running())
+}
