@@ -65,6 +65,15 @@ const EXECUTION_BATCH: i64 = 250;
 const CHUNK: usize = 256 * 1024;
 /// Chunks waiting for a slow client before the reader waits too.
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// Under the Lambda runtime the response is buffered, and Lambda refuses a buffered response over
+/// 6 MB: an export that grows past this fails there at once rather than filling the function's
+/// memory first (see the README: large exports need the streaming server, `api-fn serve`).
+pub const LAMBDA_RESPONSE_LIMIT: u64 = 6_000_000 - 64 * 1024;
+
+/// Whether this process serves under the Lambda runtime (as `main` decides).
+fn under_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
 
 /// Export the organization.
 ///
@@ -116,7 +125,8 @@ pub async fn start(state: AppState, org_id: Uuid, actor: Actor) -> Result<Respon
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
     let filename = format!("prikke-export-{}-{}.ndjson", org.slug, exported_at.format("%Y%m%dT%H%M%SZ"));
     tokio::spawn(async move {
-        let mut out = Out { tx, buf: Vec::with_capacity(CHUNK + 64 * 1024), records: 0 };
+        let limit = under_lambda().then_some(LAMBDA_RESPONSE_LIMIT);
+        let mut out = Out { tx, buf: Vec::with_capacity(CHUNK + 64 * 1024), records: 0, sent: 0, limit };
         match write_all(&state, &org, exported_at, &mut out).await {
             Ok(()) => tracing::info!(org_id = %org.id, records = out.records, "organization exported"),
             Err(Stop::ClientGone) => tracing::info!(org_id = %org.id, records = out.records, "export abandoned by the client"),
@@ -157,6 +167,10 @@ struct Out {
     buf: Vec<u8>,
     /// Records written, the header not counted.
     records: u64,
+    /// Bytes handed to the body so far.
+    sent: u64,
+    /// Most bytes the response may have (under Lambda).
+    limit: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -183,6 +197,10 @@ impl Out {
     async fn flush(&mut self) -> Result<(), Stop> {
         if self.buf.is_empty() {
             return Ok(());
+        }
+        self.sent += self.buf.len() as u64;
+        if let Some(limit) = self.limit.filter(|l| self.sent > *l) {
+            return Err(Stop::Failed(format!("the export is larger than the {limit} bytes a buffered Lambda response may have; export from the streaming server")));
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 64 * 1024)));
         self.tx.send(Ok(chunk)).await.map_err(|_| Stop::ClientGone)
@@ -405,4 +423,49 @@ async fn write_all(state: &AppState, org: &store::organizations::Organization, e
     let records = out.records;
     out.line("end", &End { records })?;
     out.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_capped_export_stops_once_past_its_limit() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut out = Out { tx, buf: Vec::new(), records: 0, sent: 0, limit: Some(3 * CHUNK as u64) };
+        let filler = serde_json::json!({"body": "x".repeat(1000)});
+        let mut stopped = None;
+        for n in 0..10_000 {
+            if let Err(e) = out.record("filler", &filler).await {
+                stopped = Some((n, e));
+                break;
+            }
+        }
+        let (n, e) = stopped.expect("stopped");
+        assert!(matches!(e, Stop::Failed(ref m) if m.contains("Lambda")), "{n}");
+        // records are about 1 KB: the limit is crossed within a chunk of it
+        assert!((2 * CHUNK / 1100..=4 * CHUNK / 1000).contains(&n), "stopped near the limit, after {n} records");
+        rx.close();
+        let mut got = 0;
+        while let Some(Ok(chunk)) = rx.recv().await {
+            got += chunk.len();
+        }
+        assert!(got > 0 && got as u64 <= 3 * CHUNK as u64, "nothing past the limit went out: {got}");
+
+        // uncapped, the same records all go out, and a line is one JSON object with its type first
+        let (tx, mut rx) = mpsc::channel(1024);
+        let mut out = Out { tx, buf: Vec::new(), records: 0, sent: 0, limit: None };
+        for _ in 0..5_000 {
+            out.record("filler", &filler).await.unwrap_or_else(|_| panic!("uncapped"));
+        }
+        out.flush().await.unwrap_or_else(|_| panic!("flush"));
+        drop(out);
+        let mut text = Vec::new();
+        while let Some(Ok(chunk)) = rx.recv().await {
+            text.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(text.lines().count(), 5_000);
+        assert!(text.starts_with(r#"{"type":"filler","body":"xxx"#), "{}", &text[..40]);
+    }
 }
