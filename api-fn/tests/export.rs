@@ -253,19 +253,25 @@ async fn only_admins_export_and_one_export_runs_at_a_time(pool: PgPool) {
     store::users::upsert_membership(&pool, org.org_id, admin, store::users::Role::Admin).await.unwrap();
 
     // a member (not an admin) is refused, and nothing is recorded
-    let refused = member_web.get("/app/export").await;
+    let refused = member_web.submit("/app/jobs", "/app/export", &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert!(refused.html.contains("Only the organization's admins and owners"), "{}", refused.html);
+    // an admin's browser without the form token (another site's form) changes nothing either
+    let forged = admin_web.post_raw("/app/export", &[("csrf", "0000")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
     let exports = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log WHERE action = 'org.exported'").fetch_one(&pool).await.unwrap() };
     assert_eq!(exports().await, 0);
     // signed out: to the sign-in page
     let mut stranger = browser(&pool);
-    assert_eq!(stranger.get("/app/export").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(stranger.post_raw("/app/export", &[("csrf", "0000")]).await.status, StatusCode::SEE_OTHER);
     // no key, a wrong key: 401 problems
     let r = api.get("/api/v1/export", "pk_live_0123456789abcdef01234567.sk_live_nope").await;
     assert_eq!((r.status, r.problem()), (StatusCode::UNAUTHORIZED, "unauthorized"));
 
     // an admin exports from the web app, recorded as theirs
-    let page = admin_web.get("/app/export").await;
+    let audit_page = admin_web.get("/app/audit").await;
+    assert!(audit_page.contains(r#"action="/app/export""#), "the audit page offers the export: {}", audit_page.html);
+    let page = admin_web.submit("/app/audit", "/app/export", &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert_eq!(page.headers["content-type"], "application/x-ndjson");
     assert!(page.headers["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"prikke-export-acme-"));

@@ -1,4 +1,4 @@
-//! `GET /api/v1/export` (and `/app/export` for a signed-in admin): everything the organization
+//! `GET /api/v1/export` (and `POST /app/export` for a signed-in admin): everything the organization
 //! owns, as NDJSON, streamed (GDPR data portability).
 //!
 //! One JSON object a line, each `{"type": …, …fields}`: first an `export` header (org, time,
