@@ -92,6 +92,8 @@ async fn export(url: &str, key: &str, pid: u32) {
             max_rss
         })
     };
+    // reqwest is built without a TLS provider of its own (plain http here, but it asks for one)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let t = Instant::now();
     let mut res = client.get(format!("{url}/api/v1/export")).bearer_auth(key).send().await.expect("the export request");
