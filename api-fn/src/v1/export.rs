@@ -470,4 +470,17 @@ mod tests {
         assert_eq!(text.lines().count(), 5_000);
         assert!(text.starts_with(r#"{"type":"filler","body":"xxx"#), "{}", &text[..40]);
     }
+
+    /// The document's example reads as an export does: JSON objects, `type` first, header and a
+    /// trailer counting the lines between.
+    #[test]
+    fn the_documented_example_is_a_well_formed_export() {
+        let example = crate::v1::examples::export_ndjson();
+        let text = example.as_str().unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.iter().all(|l| l.starts_with(r#"{"type":""#) && serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.is_object())), "{text}");
+        assert!(lines[0].starts_with(r#"{"type":"export""#));
+        let end: serde_json::Value = serde_json::from_str(lines[lines.len() - 1]).unwrap();
+        assert_eq!((end["type"].as_str(), end["records"].as_u64()), (Some("end"), Some(lines.len() as u64 - 2)));
+    }
 }
