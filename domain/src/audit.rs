@@ -40,6 +40,9 @@ pub enum AuditAction {
     /// A member signed in from a browser they had not used before.
     #[serde(rename = "login.new_client")]
     LoginNewClient,
+    /// Everything the organization owns was exported (`GET /api/v1/export`).
+    #[serde(rename = "org.exported")]
+    OrgExported,
 }
 
 stored_names!(AuditAction, "audit action" {
@@ -56,6 +59,7 @@ stored_names!(AuditAction, "audit action" {
     OrganizationCreated => "organization.created",
     OrganizationRenamed => "organization.renamed",
     LoginNewClient => "login.new_client",
+    OrgExported => "org.exported",
 });
 
 /// Who did it.

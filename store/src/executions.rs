@@ -323,6 +323,27 @@ pub async fn attempts(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreR
     .await?)
 }
 
+/// The finished earlier attempts of the organization's executions `ids` (one query for a page of
+/// history), by execution then attempt.
+pub async fn attempts_of(db: impl PgExecutor<'_>, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<(Uuid, Attempt)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        execution_id: Uuid,
+        #[sqlx(flatten)]
+        attempt: Attempt,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.execution_id, a.attempt, a.status, a.started_at, a.finished_at, a.duration_ms, a.response_status, a.error
+           FROM execution_attempts a JOIN executions e ON e.id = a.execution_id
+          WHERE e.org_id = $1 AND a.execution_id = ANY($2) ORDER BY a.execution_id, a.attempt",
+    )
+    .bind(org_id)
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.execution_id, r.attempt)).collect())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

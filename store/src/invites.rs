@@ -115,3 +115,37 @@ pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid, now: DateTi
         .await?;
     row.map(Invite::try_from).transpose()
 }
+
+/// An invitation with how it was answered (for the organization's export).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteRecord {
+    pub invite: Invite,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub declined_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A page of all of the organization's invitations (answered ones too; never the link's hash), by
+/// id after `after`.
+pub async fn page(db: impl PgExecutor<'_>, org_id: Uuid, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<InviteRecord>> {
+    #[derive(sqlx::FromRow)]
+    struct Full {
+        #[sqlx(flatten)]
+        row: Row,
+        accepted_at: Option<DateTime<Utc>>,
+        declined_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Full> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, accepted_at, declined_at, revoked_at FROM invites
+          WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    ))
+    .bind(org_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|f| Ok(InviteRecord { invite: f.row.try_into()?, accepted_at: f.accepted_at, declined_at: f.declined_at, revoked_at: f.revoked_at }))
+        .collect()
+}

@@ -25,6 +25,7 @@ pub mod dispatch;
 pub mod email_tokens;
 pub mod error;
 pub mod executions;
+pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod invites;

@@ -310,6 +310,29 @@ pub async fn recent_pings(db: impl PgExecutor<'_>, org_id: Uuid, monitor_id: Uui
     .await?)
 }
 
+/// A page of the pings of all of the organization's monitors, by ping id after `after`: (ping id,
+/// monitor id, ping).
+pub async fn pings_page(db: impl PgExecutor<'_>, org_id: Uuid, after: Option<i64>, limit: i64) -> StoreResult<Vec<(i64, Uuid, Ping)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        monitor_id: Uuid,
+        #[sqlx(flatten)]
+        ping: Ping,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.id, p.monitor_id, p.kind, p.received_at, p.method, p.source_ip, p.user_agent, p.body
+           FROM pings p JOIN monitors m ON m.id = p.monitor_id
+          WHERE m.org_id = $1 AND ($2::bigint IS NULL OR p.id > $2) ORDER BY p.id LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.monitor_id, r.ping)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

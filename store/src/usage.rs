@@ -61,6 +61,23 @@ pub async fn pending(db: impl PgExecutor<'_>, org_id: Uuid, up_to: i64) -> Store
     .await?)
 }
 
+/// One month's counters of an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct MonthCounters {
+    /// The month's first day.
+    pub month: NaiveDate,
+    pub executions: i64,
+    pub over_quota: i64,
+}
+
+/// Every month's counters of `org_id`, oldest first (one row a month: a short list).
+pub async fn all_months(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<MonthCounters>> {
+    Ok(sqlx::query_as("SELECT month, executions, over_quota FROM usage_counters WHERE org_id = $1 ORDER BY month")
+        .bind(org_id)
+        .fetch_all(db)
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

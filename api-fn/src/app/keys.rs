@@ -175,6 +175,11 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
         Actor::System => "Prikke".to_owned(),
     };
     let body = html! {
+        form.row method="post" action="/app/export" {
+            (csrf_field(&m.visitor.csrf))
+            button.button type="submit" { "Download all of the organization's data" }
+            span.hint { "NDJSON, as " code { "GET /api/v1/export" } " gives it; secrets are left out. Recorded here." }
+        }
         @if entries.is_empty() { p { "Nothing yet." } } @else {
             table {
                 caption.visually-hidden { "Audit log" }
@@ -193,4 +198,13 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "audit"), "Audit log", body)))
+}
+
+/// `POST /app/export`: everything the organization owns as NDJSON, for its admins and owners (the
+/// same stream as `GET /api/v1/export`, recorded as the member's export). A form, not a link: it
+/// writes the audit log, so another site cannot make a signed-in browser do it.
+pub async fn export(State(state): State<AppState>, m: Member, AppForm(f): AppForm<CsrfOnly>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(&f.csrf)?;
+    m.require_admin()?;
+    Ok(crate::v1::export::start(state, m.org.id, Actor::User(m.user.id)).await?)
 }

@@ -103,6 +103,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/secrets/reveal", post(keys::reveal_secrets))
         .route("/app/secrets/rotate", post(keys::rotate_secret))
         .route("/app/audit", get(keys::audit))
+        .route("/app/export", post(keys::export))
         .route("/app/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/app/{*rest}", axum::routing::any(|| async { AppError::NotFound }))
 }

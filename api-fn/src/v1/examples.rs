@@ -579,3 +579,22 @@ pub fn channel_limit_problem() -> Value {
 pub fn key_limit_problem() -> Value {
     problem(Problem::key_limit(domain::api_key::MAX_ACTIVE_KEYS))
 }
+
+/// A few lines of an export (`GET /api/v1/export`), as one string: NDJSON is not one JSON value.
+/// Written as the export writes them, `type` first.
+pub fn export_ndjson() -> Value {
+    let org = "0192f2a0-1a2b-7c3d-8e4f-5a6b7c8d9e0f";
+    let excluded = serde_json::to_string(super::export::EXCLUDED).unwrap_or_default();
+    let version = super::export::FORMAT_VERSION;
+    Value::String(format!(
+        r#"{{"type":"export","org_id":"{org}","exported_at":"{TRIGGERED}","format_version":{version},"excluded":{excluded}}}
+{{"type":"organization","id":"{org}","name":"Acme","slug":"acme","tier":"pro","created_at":"{CREATED}"}}
+{{"type":"api_key","id":"{API_KEY_ID}","name":"CI","prefix":"pk_live_0f3a9c2e8b7d6a5f4e3d2c1b","created_at":"{CREATED}","last_used_at":"{TRIGGERED}","revoked_at":null,"rotated_from":null}}
+{{"type":"end","records":2}}
+"#
+    ))
+}
+
+pub fn export_running_problem() -> Value {
+    problem(super::export::already_running())
+}

@@ -1,5 +1,5 @@
 //! REST API v1 under `/api/v1`: one module per resource (its handlers: `jobs`, `executions`,
-//! `queue`, `sync`, `monitors`, `channels`, `preview`, `usage`, `secrets`, `api_keys`, `audit`), the shared request machinery
+//! `queue`, `sync`, `monitors`, `channels`, `preview`, `usage`, `secrets`, `api_keys`, `audit`, `export`), the shared request machinery
 //! (`auth`, `extract`, `pagination`, `idempotent`, `instants`), the wire schemas
 //! (`job_schema`, `execution_schema`), the services several handlers use (`job_rules`: every
 //! job write's rules and the tenant's job lookup; `runs`: quota and enqueue) and the OpenAPI
@@ -12,6 +12,7 @@ pub mod channels;
 pub mod examples;
 pub mod execution_schema;
 pub mod executions;
+pub mod export;
 pub mod extract;
 pub mod idempotent;
 pub mod instants;
@@ -59,6 +60,7 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/api-keys/{id}", get(api_keys::get).delete(api_keys::revoke))
         .route("/api/v1/api-keys/{id}/rotate", post(api_keys::rotate))
         .route("/api/v1/audit-log", get(audit::list))
+        .route("/api/v1/export", get(export::export))
         .route("/api/v1/signing-secrets", get(secrets::list))
         .route("/api/v1/signing-secrets/rotate", post(secrets::rotate))
         .route("/api/v1/openapi.json", get(openapi::serve))

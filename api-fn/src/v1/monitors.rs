@@ -137,7 +137,7 @@ pub struct MonitorPage {
 }
 
 impl MonitorView {
-    fn of(m: &Monitor, public_url: &str) -> Self {
+    pub(crate) fn of(m: &Monitor, public_url: &str) -> Self {
         MonitorView {
             id: m.id,
             name: m.name.clone(),

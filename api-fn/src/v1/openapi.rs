@@ -11,7 +11,7 @@ use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, audit, channels, examples, execution_schema, executions, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
+use super::{api_keys, audit, channels, examples, execution_schema, executions, export, job_schema, jobs, monitors, preview, queue, secrets, sync, usage};
 use crate::problem::{FieldProblem, PROBLEM_CONTENT_TYPE, Problem};
 use crate::{health, pings};
 
@@ -30,7 +30,7 @@ use crate::{health, pings};
         monitors::create, monitors::list, monitors::get, monitors::update, monitors::delete,
         channels::create, channels::list, channels::get, channels::update, channels::delete, channels::test,
         usage::usage, secrets::list, secrets::rotate,
-        api_keys::create, api_keys::list, api_keys::get, api_keys::revoke, api_keys::rotate, audit::list,
+        api_keys::create, api_keys::list, api_keys::get, api_keys::revoke, api_keys::rotate, audit::list, export::export,
         pings::success, pings::success_get, pings::start, pings::start_get, pings::fail, pings::fail_get, pings::complete, pings::complete_get,
         health::health, serve,
     ),
@@ -43,7 +43,7 @@ use crate::{health, pings};
         (name = "monitors", description = "Heartbeat monitoring"),
         (name = "alerts", description = "Notification channels: where failure and recovery alerts go"),
         (name = "pings", description = "Public heartbeat endpoints (no API key; the token is the capability)"),
-        (name = "account", description = "Usage, API keys, signing secrets and the audit log"),
+        (name = "account", description = "Usage, API keys, signing secrets, the audit log and the export of all data"),
         (name = "operations", description = "Health and this document"),
     ),
 )]

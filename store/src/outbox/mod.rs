@@ -334,5 +334,61 @@ pub async fn state(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResu
         .await?)
 }
 
+/// An alert event as recorded (for the organization's export).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct AlertEventRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub job_id: Option<Uuid>,
+    pub monitor_id: Option<Uuid>,
+    pub execution_id: Option<Uuid>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// A page of the organization's alert events, by id after `after`.
+pub async fn alert_events_page(db: impl PgExecutor<'_>, org_id: Uuid, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<AlertEventRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, job_id, monitor_id, execution_id, details, created_at, processed_at
+           FROM alert_events WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A send of an alert to a channel as recorded (for the organization's export).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub alert_event_id: Option<Uuid>,
+    pub channel_id: Uuid,
+    pub status: String,
+    pub attempts: i16,
+    pub last_error: Option<String>,
+    pub response_status: Option<i16>,
+    pub is_test: bool,
+    pub sent_as: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub run_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A page of the organization's notification deliveries, by id after `after`.
+pub async fn deliveries_page(db: impl PgExecutor<'_>, org_id: Uuid, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, alert_event_id, channel_id, status, attempts, last_error, response_status, is_test, sent_as, created_at, run_at, sent_at
+           FROM notification_deliveries WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests;
