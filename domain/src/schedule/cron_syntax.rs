@@ -214,8 +214,8 @@ fn parse_item(field: CronField, item: &str) -> Result<(u64, String), ScheduleErr
     } else if let Some((start, end)) = split_range(base) {
         let (from, from_text) = parse_value(field, start)?;
         let (mut to, to_text) = parse_value(field, end)?;
-        if field == CronField::DayOfWeek && to_text == "SUN" && from > 0 {
-            to = 7; // `FRI-SUN` ends on the Sunday that closes the week; `SUN-SUN` is Sunday alone
+        if field == CronField::DayOfWeek && to_text == "SUN" {
+            to = 7; // `FRI-SUN` ends on the Sunday that closes the week
         }
         if from > to {
             return Err(ScheduleError::BackwardsRange {

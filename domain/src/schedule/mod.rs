@@ -24,8 +24,7 @@
 //! range `a-b` (inclusive, `a` ≤ `b`), or a step `*/n` or `a-b/n` (every `n`th value from the
 //! start of the range; `n` from 1 up to the field's span, e.g. 59 for minutes, 6 for
 //! day-of-week, where `*` means 0-6). Names are three letters, in any case; `SUN` ending a
-//! range after another day means 7, so `FRI-SUN` is Friday, Saturday and Sunday (and `SUN-SUN`
-//! is Sunday alone, as in crontab).
+//! range means 7, so `FRI-SUN` is Friday, Saturday and Sunday.
 //! Shorthands, alone: `@hourly` (`0 * * * *`), `@daily` and `@midnight` (`0 0 * * *`),
 //! `@weekly` (`0 0 * * 0`), `@monthly` (`0 0 1 * *`), `@yearly` and `@annually` (`0 0 1 1 *`).
 //!
