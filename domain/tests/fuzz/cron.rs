@@ -74,7 +74,10 @@ fn item(lo: u32, hi: u32, star_hi: u32, names: Option<(&'static [&'static str], 
         2 => (lo..=hi, lo..=hi, any::<bool>()).prop_map(move |(a, b, named)| {
             let (a, b) = (a.min(b), a.max(b));
             let text = if named { format!("{}-{}", name(a, true), name(b, true)) } else { format!("{a}-{b}") };
-            (text, range_mask(a, b, 1))
+            // the documented rule: `SUN` ending a range is 7, so `SUN-SUN` is 0-7, every day (as in
+            // croniter; cronie reads it as Sunday alone)
+            let end = if named && text.ends_with("-SUN") { 7 } else { b };
+            (text, range_mask(a, end, 1))
         }),
         2 => (lo..=hi, lo..=hi, 1..=span.max(1)).prop_map(move |(a, b, s)| {
             let (a, b) = (a.min(b), a.max(b));
