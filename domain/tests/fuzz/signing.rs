@@ -3,7 +3,8 @@
 //! Properties: a signature verifies with the secret that made it, alone or among others, for any
 //! id, timestamp and body; changing one byte of the body or the id, or the timestamp's value,
 //! makes it fail; arbitrary signature headers never panic the verifier, and one verifies exactly
-//! when one of its space-separated entries is the right `v1,` signature.
+//! when one of its space-separated entries is the right `v1,` signature; the official
+//! `standardwebhooks` library signs the same and agrees with our verifier on every header.
 
 use domain::signing::{DEFAULT_TOLERANCE_SECS, SigningSecret, VerifyError, sign, signature_header, verify};
 use proptest::prelude::*;
@@ -134,4 +135,52 @@ fn signature_corpus() {
         let result = verify(std::slice::from_ref(&secret), id, &ts.to_string(), &line, body, ts, DEFAULT_TOLERANCE_SECS);
         assert_eq!(result.is_ok(), line.split(' ').any(|e| e == right), "{line:?}: {result:?}");
     }
+}
+
+/// Header-safe text for a `webhook-signature` value (`HeaderValue` refuses control characters).
+fn header_safe(s: &str) -> Option<http::HeaderValue> {
+    http::HeaderValue::from_str(s).ok()
+}
+
+fn official_headers(id: &str, ts: i64, signature: http::HeaderValue) -> Option<http::HeaderMap> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("webhook-id", header_safe(id)?);
+    headers.insert("webhook-timestamp", http::HeaderValue::from(ts));
+    headers.insert("webhook-signature", signature);
+    Some(headers)
+}
+
+proptest! {
+    #![proptest_config(config("signing_official", 0.5))]
+
+    /// Our signatures verify with the official `standardwebhooks` library, which signs the same,
+    /// and for any signature header both verifiers agree (the official one reads the clock, so the
+    /// timestamp is now).
+    #[test]
+    fn the_official_verifier_agrees((secrets, id, body, header) in (prop::collection::vec(secret(), 1..3), "msg_[A-Za-z0-9]{1,27}", any::<String>())
+        .prop_flat_map(|(secrets, id, body)| {
+            let ts = unix_now();
+            let right = sign(&secrets[0], &id, ts, body.as_bytes());
+            (Just(secrets), Just(id), Just(body), prop_oneof![1 => Just(None), 3 => signature_text(right).prop_map(Some)])
+        })) {
+        let ts = unix_now();
+        let official = standardwebhooks::Webhook::from_bytes(secrets[0].expose_bytes().to_vec()).unwrap();
+        let ours = sign(&secrets[0], &id, ts, body.as_bytes());
+        prop_assert_eq!(official.sign(&id, ts, body.as_bytes()).ok(), Some(ours.clone()));
+        let all = signature_header(&secrets, &id, ts, body.as_bytes());
+        let value = header.as_deref().map_or_else(|| header_safe(&all), header_safe);
+        let Some(value) = value else { return Ok(()) };
+        let Ok(text) = value.to_str().map(str::to_owned) else { return Ok(()) };
+        let headers = official_headers(&id, ts, value).unwrap();
+        let theirs = official.verify(body.as_bytes(), &headers);
+        let mine = verify(std::slice::from_ref(&secrets[0]), &id, &ts.to_string(), &text, body.as_bytes(), ts, DEFAULT_TOLERANCE_SECS);
+        prop_assert_eq!(mine.is_ok(), theirs.is_ok(), "header {:?}: ours {:?}, official {:?}", text, mine, theirs);
+        if header.is_none() {
+            prop_assert!(mine.is_ok());
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
