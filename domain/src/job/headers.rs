@@ -212,11 +212,22 @@ fn check_name(name: &str, seen: &[String]) -> Result<String, HeaderError> {
     Ok(lower)
 }
 
+/// Longest sealed form of a credential (see [`crate::sealed`]): the prefix, base64url of nonce,
+/// ciphertext of the longest value and its 16-byte tag, `:`, and a hint of four characters.
+const MAX_SEALED_VALUE_BYTES: usize = crate::sealed::SEALED_PREFIX.len()
+    + (crate::sealed::NONCE_BYTES + JobHeaders::MAX_VALUE_BYTES + 16).div_ceil(3) * 4
+    + 1
+    + 4 * 4;
+
 fn check_value(name: &str, value: &str) -> Result<(), HeaderError> {
-    // a credential sealed at rest (a stored job read back, or a masked value written back)
-    if crate::sealed::is_sealed(value) && is_secret_header(name) {
-        return Ok(());
-    }
+    // A credential sealed at rest (a stored job read back, or a masked value written back). Its
+    // prefix is the one control character allowed; the rest is held to the same bytes, or a
+    // value written in that form (JSON can spell "\u0001sealed:v1:…") would smuggle CR, LF or
+    // NUL past this check, at any length.
+    let (checked, max) = match value.strip_prefix(crate::sealed::SEALED_PREFIX) {
+        Some(rest) if is_secret_header(name) => (rest, MAX_SEALED_VALUE_BYTES - crate::sealed::SEALED_PREFIX.len()),
+        _ => (value, JobHeaders::MAX_VALUE_BYTES),
+    };
     let display_name = || {
         if name.is_empty() || name.len() > JobHeaders::MAX_NAME_BYTES {
             "this header".to_owned()
@@ -224,13 +235,13 @@ fn check_value(name: &str, value: &str) -> Result<(), HeaderError> {
             name.to_owned()
         }
     };
-    if value.len() > JobHeaders::MAX_VALUE_BYTES {
+    if checked.len() > max {
         return Err(HeaderError::ValueTooLong {
             name: display_name(),
             len: value.len(),
         });
     }
-    if !value.bytes().all(is_value_byte) {
+    if !checked.bytes().all(is_value_byte) {
         return Err(HeaderError::ValueInvalid {
             name: display_name(),
         });
@@ -548,6 +559,32 @@ mod tests {
 #[cfg(test)]
 mod masking_tests {
     use super::*;
+
+    /// Found by the header fuzz target (tests/fuzz/headers.rs): a value starting with the sealed
+    /// prefix skipped every check, so `"\u0001sealed:v1:x\r\nX-Evil: 1"` was accepted.
+    #[test]
+    fn a_value_in_sealed_form_is_still_checked() {
+        let key = crate::sealed::Key::from_bytes([7; 32]);
+        let longest = "s".repeat(JobHeaders::MAX_VALUE_BYTES);
+        let real = crate::sealed::seal(&key, [1; crate::sealed::NONCE_BYTES], &longest, &mask(&longest)[MASK_PREFIX.len()..]);
+        let real_utf8 = crate::sealed::seal(&key, [1; crate::sealed::NONCE_BYTES], "ééééééééééééééééé", "éééé");
+        assert!(JobHeaders::parse(&HeadersInput(vec![HeaderInput { name: "Authorization".into(), value: real.clone() }])).is_ok(), "a real sealed value of the longest value is kept");
+        assert!(JobHeaders::parse(&HeadersInput(vec![HeaderInput { name: "X-Api-Key".into(), value: real_utf8.clone() }])).is_ok());
+        let prefix = crate::sealed::SEALED_PREFIX;
+        for (value, code) in [
+            (format!("{prefix}x\r\nX-Evil: 1"), "header_value_invalid"),
+            (format!("{prefix}\0"), "header_value_invalid"),
+            (format!("{prefix}\u{1}"), "header_value_invalid"),
+            (format!("{prefix}{}", "A".repeat(MAX_SEALED_VALUE_BYTES - prefix.len() + 1)), "header_value_too_long"),
+            (format!("{prefix}{}", "A".repeat(100_000)), "header_value_too_long"),
+        ] {
+            let errors = JobHeaders::parse(&HeadersInput(vec![HeaderInput { name: "Authorization".into(), value: value.clone() }])).unwrap_err();
+            assert_eq!(errors[0].code, code, "{value:?}");
+        }
+        // not a credential: the sealed form means nothing there, and its control character is refused
+        let plain = JobHeaders::parse(&HeadersInput(vec![HeaderInput { name: "X-Job".into(), value: real_utf8 }])).unwrap_err();
+        assert_eq!(plain[0].code, "header_value_invalid");
+    }
 
     #[test]
     fn credentials_are_masked_and_written_back_unchanged() {
