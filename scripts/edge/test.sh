@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the edge Worker under the real workerd runtime (wrangler dev, local) with real HTTP:
-#   1. builds it (scripts/edge/build.sh: tools, worker-build --release, size budget);
+#   1. builds it (scripts/edge/build.sh: tools, worker-build --release, size budget) and makes the
+#      deployment bundle with `wrangler deploy --dry-run`;
 #   2. creates a fresh Postgres database and starts a real api-fn on it (migrated at start);
 #   3. starts a real echo origin (scripts/edge/echo_origin.py) that reports what it received;
 #   4. starts two `wrangler dev` instances of the edge: one forwarding to api-fn, one to the echo;
@@ -92,6 +93,12 @@ wait_ready() {
 bash "$ROOT/scripts/edge/build.sh"
 # shellcheck source=scripts/edge/tools.sh
 source "$ROOT/scripts/edge/tools.sh"
+# The deployment bundle, made as `wrangler deploy` makes it (a dry run needs no account): checks
+# wrangler.toml (bindings, vars, rate limits) the way a deploy does, and that the build bundles.
+(cd "$ROOT" && PRIKKE_EDGE_PREBUILT=1 WRANGLER_SEND_METRICS=false CI=true "$WRANGLER" deploy --dry-run --outdir "$WORK/bundle") \
+  > "$WORK/deploy-dry-run.log" 2>&1 || { echo "edge test: wrangler deploy --dry-run failed" >&2; cat "$WORK/deploy-dry-run.log" >&2; exit 1; }
+[ -s "$WORK/bundle/index.js" ] || { echo "edge test: wrangler deploy --dry-run wrote no bundle" >&2; ls -la "$WORK/bundle" >&2; exit 1; }
+echo "edge: wrangler deploy --dry-run bundled $(du -sk "$WORK/bundle" | cut -f1) KiB"
 
 # --- 2. api-fn on a fresh database -----------------------------------------------------------------
 DB="prikke_edge_$(date +%s)_$RANDOM"
