@@ -8,7 +8,9 @@
 //! | 401    | `unauthorized`           | missing, malformed, unknown or revoked API key              |
 //! | 403    | `job-limit-reached`      | the plan's job count is used up                             |
 //! | 403    | `channel-limit-reached`  | the plan's notification channels of that kind are used up   |
+//! | 403    | `key-limit-reached`      | the organization has as many API keys in use as allowed     |
 //! | 403    | `quota-exceeded`         | the plan's monthly executions are used up                   |
+//! | 403    | `not-through-edge`       | production only: the request did not come through the edge  |
 //! | 404    | `not-found`              | no such route, or no such resource *in your organization*   |
 //! | 405    | `method-not-allowed`     | the route exists, the method does not                       |
 //! | 409    | `conflict`               | a unique key is taken, an execution is not finished yet      |
@@ -17,8 +19,10 @@
 //! | 422    | `validation`             | well-formed input breaking a rule; `errors` lists each field |
 //! | 422    | `idempotency-key-reused` | an `Idempotency-Key` sent again with a different request    |
 //! | 429    | `rate-limited`           | too many requests; `Retry-After` says when to come back     |
+//! | 429    | `pending-limit`          | the plan's waiting runs (count or bytes) are used up        |
 //! | 500    | `internal`               | our fault; logged, never explained in the body              |
-//! | 503    | `unavailable`            | a dependency (Postgres) is down                             |
+//! | 503    | `unavailable`            | billing not configured here, or the status page cannot read |
+//! |        |                          | its data (an API call whose database fails is a 500)         |
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
