@@ -122,18 +122,8 @@ pub async fn leader_chores(
 /// Bounded batches; stops early on shutdown.
 pub async fn key_upkeep(pool: &PgPool, keyring: &store::keyring::Keyring, jobs: bool, shutdown: &CancellationToken) -> Result<(), store::StoreError> {
     // batches until one finds nothing left to do
-    async fn drain<F: std::future::Future<Output = Result<u64, store::StoreError>>>(shutdown: &CancellationToken, mut batch: impl FnMut() -> F) -> Result<u64, store::StoreError> {
-        let mut total = 0;
-        loop {
-            let n = batch().await?;
-            total += n;
-            if n == 0 || shutdown.is_cancelled() {
-                return Ok(total);
-            }
-        }
-    }
-    let rewrapped = drain(shutdown, || keyring.rewrap(pool, KEY_BATCH)).await?;
-    let secrets = drain(shutdown, || keyring.seal_plain_secrets(pool, KEY_BATCH)).await?;
+    let rewrapped = drain(shutdown, 1, || keyring.rewrap(pool, KEY_BATCH)).await?;
+    let secrets = drain(shutdown, 1, || keyring.seal_plain_secrets(pool, KEY_BATCH)).await?;
     let mut headers = 0;
     let mut after = None;
     while jobs && !shutdown.is_cancelled() {
@@ -148,6 +138,19 @@ pub async fn key_upkeep(pool: &PgPool, keyring: &store::keyring::Keyring, jobs: 
         tracing::info!(rewrapped, secrets, jobs = headers, current_master_key = keyring.master().current().0, "secrets at rest brought up to date");
     }
     Ok(())
+}
+
+/// Runs `batch` until one does fewer than `full` rows (it found the end) or `shutdown` fires
+/// (after a batch); how many rows all of them did.
+async fn drain<F: std::future::Future<Output = Result<u64, store::StoreError>>>(shutdown: &CancellationToken, full: u64, mut batch: impl FnMut() -> F) -> Result<u64, store::StoreError> {
+    let mut total = 0;
+    loop {
+        let n = batch().await?;
+        total += n;
+        if n < full || shutdown.is_cancelled() {
+            return Ok(total);
+        }
+    }
 }
 
 /// Rows per statement of [`key_upkeep`].
@@ -221,32 +224,15 @@ fn expiry_cutoff(what: Expiring, now: chrono::DateTime<Utc>) -> chrono::DateTime
 /// transaction is long), until none is left or `shutdown` fires. Returns how many rows went.
 pub async fn retention(pool: &PgPool, now: chrono::DateTime<Utc>, batch: i64, shutdown: &CancellationToken) -> Result<u64, store::StoreError> {
     let mut total = 0;
+    let full = batch.max(0) as u64;
     for tier in Tier::ALL {
         let cutoff = now - chrono::Duration::days(i64::from(tier.limits().history_days));
-        loop {
-            let n = dispatch::retention::delete_old_executions(pool, tier, cutoff, batch).await?;
-            total += n;
-            if (n as i64) < batch || shutdown.is_cancelled() {
-                break;
-            }
-        }
-        loop {
-            let n = dispatch::retention::delete_old_pings(pool, tier, cutoff, batch).await?;
-            total += n;
-            if (n as i64) < batch || shutdown.is_cancelled() {
-                break;
-            }
-        }
+        total += drain(shutdown, full, || dispatch::retention::delete_old_executions(pool, tier, cutoff, batch)).await?;
+        total += drain(shutdown, full, || dispatch::retention::delete_old_pings(pool, tier, cutoff, batch)).await?;
     }
     for what in Expiring::ALL {
         let cutoff = expiry_cutoff(what, now);
-        loop {
-            let n = dispatch::retention::delete_expired(pool, what, cutoff, batch).await?;
-            total += n;
-            if (n as i64) < batch || shutdown.is_cancelled() {
-                break;
-            }
-        }
+        total += drain(shutdown, full, || dispatch::retention::delete_expired(pool, what, cutoff, batch)).await?;
         if shutdown.is_cancelled() {
             break;
         }

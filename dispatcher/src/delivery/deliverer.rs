@@ -267,11 +267,7 @@ impl Deliverer {
                 Ok(Ok(ip)) => Some(ip.to_string()).filter(|key| *key != host.limit_key),
                 Ok(Err(err)) => {
                     let outcome = resolve_failure_outcome(err.as_ref(), &host.shown);
-                    let message = match &outcome {
-                        AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => Some(message.clone()),
-                        _ => None,
-                    };
-                    return Err(finished(started_at, clock, outcome, message, Received::default()));
+                    return Err(finished(started_at, clock, outcome.clone(), sentence(&outcome), Received::default()));
                 }
                 Err(_) => {
                     let message = timeout_message(Phase::AwaitingResponse, prepared.timeout, &host.shown, self.inner.limiter.per_host());
@@ -321,12 +317,7 @@ impl Deliverer {
             }
             Ok(Err(err)) => {
                 let outcome = failure_outcome(&err, phase, &host.shown);
-                let message = match &outcome {
-                    AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => {
-                        Some(message.clone())
-                    }
-                    _ => None,
-                };
+                let message = sentence(&outcome);
                 finished(started_at, clock, outcome, message, received)
             }
             Err(_elapsed) => {
@@ -467,6 +458,15 @@ fn limit_key(host: &url::Host<&str>) -> String {
         }
         url::Host::Ipv4(ip) => ip.to_string(),
         url::Host::Ipv6(ip) => ip.to_string(),
+    }
+}
+
+/// The sentence a failed attempt's outcome carries (a network failure's or a refusal's), for
+/// the delivery's `error`.
+fn sentence(outcome: &AttemptOutcome) -> Option<String> {
+    match outcome {
+        AttemptOutcome::Network { message } | AttemptOutcome::Refused { message } => Some(message.clone()),
+        _ => None,
     }
 }
 
