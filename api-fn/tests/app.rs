@@ -274,3 +274,59 @@ async fn organizations_members_roles_and_keys(pool: PgPool) {
     assert_eq!(log, vec!["organization.created", "api_key.created", "member.invited", "member.joined", "member.role_changed", "member.removed"]);
     let _ = Tier::Free;
 }
+
+/// An owner deletes the organization (confirmed by its slug; a member may not), which then shows
+/// only its settings, and restores it; a member deletes their own account, the organization's
+/// only owner may not. Each step is in the audit log.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_owner_deletes_and_restores_the_organization_and_a_member_deletes_their_account(pool: PgPool) {
+    let mut owner = web(&pool, &[]);
+    member(&pool, &mut owner, "owner@fjord.example", Some("Fjord")).await;
+    let (org, slug): (uuid::Uuid, String) = sqlx::query_as("SELECT id, slug FROM organizations WHERE name = 'Fjord'").fetch_one(&pool).await.unwrap();
+    let mut colleague = web(&pool, &[]);
+    member(&pool, &mut colleague, "colleague@fjord.example", None).await;
+    let colleague_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'colleague@fjord.example'").fetch_one(&pool).await.unwrap();
+    store::users::upsert_membership(&pool, org, colleague_id, store::users::Role::Admin).await.unwrap();
+    let marked = || async { sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>("SELECT purge_after FROM organizations WHERE id = $1").bind(org).fetch_one(&pool).await.unwrap() };
+
+    assert!(owner.get("/app/settings").await.contains("Delete this organization"));
+    let wrong = owner.submit("/app/settings", "/app/settings/delete", &[("confirm", "fjord")]).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.html);
+    assert!(wrong.contains(&slug) && wrong.contains("Nothing was deleted"), "{}", wrong.html);
+    assert!(!colleague.get("/app/settings").await.contains("Delete this organization"), "an admin is not offered it");
+    let refused = colleague.submit("/app/settings", "/app/settings/delete", &[("confirm", &slug)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert_eq!(marked().await, None);
+
+    let done = owner.submit("/app/settings", "/app/settings/delete", &[("confirm", &slug)]).await;
+    assert_eq!(done.location(), Some("/app/settings#delete"), "{}", done.html);
+    let purge_after = marked().await.expect("scheduled");
+    let days = (purge_after - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&days), "seven days of grace: {days} h");
+    let settings = owner.get("/app/settings").await;
+    assert!(settings.contains("scheduled for deletion") && settings.contains("Restore the organization"), "{}", settings.html);
+    assert_eq!(owner.get("/app/jobs").await.location(), Some("/app/settings#delete"), "only its settings open");
+    assert!(!colleague.get("/app/settings").await.contains("Restore the organization"), "an admin may download, not restore");
+
+    let restored = owner.submit("/app/settings", "/app/settings/restore", &[]).await;
+    assert_eq!(restored.location(), Some("/app/settings"), "{}", restored.html);
+    assert_eq!(marked().await, None);
+    assert_eq!(owner.get("/app/jobs").await.status, StatusCode::OK);
+    let again = owner.submit("/app/settings", "/app/settings/restore", &[]).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "not scheduled any more");
+
+    // accounts: the only owner is refused and keeps everything; a colleague goes
+    let sole = owner.submit("/app/settings", "/app/account/delete", &[("confirm", "owner@fjord.example")]).await;
+    assert_eq!(sole.status, StatusCode::BAD_REQUEST, "{}", sole.html);
+    assert!(sole.contains("only owner of Fjord"), "{}", sole.html);
+    let typo = colleague.submit("/app/settings", "/app/account/delete", &[("confirm", "someone@else.example")]).await;
+    assert_eq!(typo.status, StatusCode::BAD_REQUEST);
+    let gone = colleague.submit("/app/settings", "/app/account/delete", &[("confirm", "Colleague@Fjord.example")]).await;
+    assert_eq!(gone.location(), Some("/app/login?done=account_deleted"), "{}", gone.html);
+    assert!(colleague.follow(&gone).await.contains("Your account is deleted"));
+    assert!(colleague.get("/app").await.location().is_some_and(|l| l.starts_with("/app/login")), "signed out");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'colleague@fjord.example'").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 0);
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND action NOT IN ('organization.created', 'login.new_client') ORDER BY id").bind(org).fetch_all(&pool).await.unwrap();
+    assert_eq!(actions, ["organization.deletion_requested", "organization.restored", "user.deleted"]);
+}

@@ -26,6 +26,7 @@ pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod erasure;
 pub mod leader;
 pub mod limit;
 pub mod listen;
@@ -135,7 +136,8 @@ impl Dispatcher {
         ));
         // wakes the alert sender: alerts raised here, account e-mails queued anywhere
         let alerts_raised = Arc::new(tokio::sync::Notify::new());
-        background.spawn(listen::run(pool.clone(), wake.clone(), alerts_raised.clone(), shutdown.clone()));
+        let deleting = Arc::new(erasure::Deleting::default());
+        background.spawn(listen::run(pool.clone(), wake.clone(), alerts_raised.clone(), deleting.clone(), shutdown.clone()));
         background.spawn(maintenance::heartbeat(
             pool.clone(),
             clock.clone(),
@@ -219,6 +221,7 @@ impl Dispatcher {
             lease_margin: config.lease_margin + config.record_defer,
             org_shares: delivery::HostLimiter::new(1),
             concurrency_max: config.concurrency_max,
+            deleting,
         };
         let settings = pump::PumpSettings {
             claim_batch: config.claim_batch,

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::wake::Wake;
 
-pub async fn run(pool: PgPool, wake: Arc<Wake>, mail: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
+pub async fn run(pool: PgPool, wake: Arc<Wake>, mail: Arc<tokio::sync::Notify>, deleting: Arc<crate::erasure::Deleting>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let mut listener = match store::notify::listen_due(&pool).await {
             Ok(l) => l,
@@ -29,6 +29,10 @@ pub async fn run(pool: PgPool, wake: Arc<Wake>, mail: Arc<tokio::sync::Notify>, 
                 _ = shutdown.cancelled() => return,
                 msg = listener.try_recv() => match msg {
                     Ok(Some(n)) if n.channel() == store::notify::MAIL_CHANNEL => mail.notify_one(),
+                    Ok(Some(n)) if n.channel() == store::erasure::DELETED_CHANNEL => match n.payload().parse() {
+                        Ok(org_id) => deleting.notified(org_id),
+                        Err(_) => tracing::warn!(payload = n.payload(), "listener: a deletion notice without an organization id"),
+                    },
                     Ok(Some(n)) => match parse_due_payload(n.payload()) {
                         Some(at) => wake.hint(at),
                         None => wake.now(),

@@ -107,6 +107,9 @@ pub async fn leader_chores(
             if let Err(e) = retention(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
                 tracing::warn!(error = %e, "retention failed; will retry");
             }
+            if let Err(e) = crate::erasure::purge(&pool, clock.now(), RETENTION_BATCH, &shutdown).await {
+                tracing::warn!(error = %e, "purging deleted organizations failed; will retry");
+            }
             match key_upkeep(&pool, &keyring, !jobs_sealed, &shutdown).await {
                 Ok(()) => jobs_sealed = true,
                 Err(e) => tracing::warn!(error = %e, "rewrapping data keys or sealing plain values failed; will retry"),

@@ -90,6 +90,8 @@ pub struct Ctx {
     pub org_shares: crate::delivery::HostLimiter,
     /// The most delivery permits there can be (`PRIKKE_CONCURRENCY_MAX`): the shares are of it.
     pub concurrency_max: usize,
+    /// Organizations being deleted: their held runs are not sent.
+    pub deleting: Arc<crate::erasure::Deleting>,
 }
 
 /// The share of the delivery permits one organization may hold: a quarter on Free, three
@@ -224,6 +226,7 @@ async fn claim(
 ) -> Result<(Vec<Claimed>, bool), store::StoreError> {
     let margin = chrono::Duration::from_std(lease_margin).unwrap_or(chrono::Duration::seconds(30));
     let mut tx = ctx.pool.begin().await?;
+    ctx.deleting.refresh(&mut *tx).await?;
     let (claimed, cut) = store::dispatch::claim_within(&mut tx, &ctx.me, now, horizon, wanted as i64, budget_kib, first_anyway, margin).await?;
     tx.commit().await?;
     if !claimed.is_empty() {
@@ -371,6 +374,18 @@ fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSema
                 Ok(None) => {}
                 Err(e) => tracing::warn!(execution_id = %row.id, error = %e, "overlap check failed; delivering anyway"),
             }
+        }
+        if ctx.deleting.contains(row.org_id) {
+            // the deletion cancelled the run in the database already; this only keeps the record straight
+            tracing::info!(execution_id = %row.id, org_id = %row.org_id, "the organization is being deleted; run not sent");
+            let not_sent = Outcome::Finished(Finished {
+                record: AttemptRecord::never_sent(row.id, row.attempt, ctx.clock.now(), None),
+                status: ExecutionStatus::Skipped,
+                reason: Some(store::erasure::NOT_SENT.to_owned()),
+            });
+            drop(permit);
+            report(&ctx, outcome_report(&row, not_sent), slot).await;
+            return;
         }
         let sent_at = ctx.clock.now();
         observe_lag(&ctx, &row, sent_at);

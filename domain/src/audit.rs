@@ -43,6 +43,18 @@ pub enum AuditAction {
     /// Everything the organization owns was exported (`GET /api/v1/export`).
     #[serde(rename = "org.exported")]
     OrgExported,
+    /// An owner asked for the organization to be deleted; it is purged after the grace period.
+    #[serde(rename = "organization.deletion_requested")]
+    OrganizationDeletionRequested,
+    /// An owner cancelled the deletion within the grace period.
+    #[serde(rename = "organization.restored")]
+    OrganizationRestored,
+    /// Every row of the organization was erased (recorded with no organization).
+    #[serde(rename = "organization.purged")]
+    OrganizationPurged,
+    /// A member deleted their account (recorded in each organization they belonged to).
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
 }
 
 stored_names!(AuditAction, "audit action" {
@@ -60,6 +72,10 @@ stored_names!(AuditAction, "audit action" {
     OrganizationRenamed => "organization.renamed",
     LoginNewClient => "login.new_client",
     OrgExported => "org.exported",
+    OrganizationDeletionRequested => "organization.deletion_requested",
+    OrganizationRestored => "organization.restored",
+    OrganizationPurged => "organization.purged",
+    UserDeleted => "user.deleted",
 });
 
 /// Who did it.

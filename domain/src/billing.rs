@@ -79,11 +79,14 @@ pub enum PauseReason {
     PlanJobLimit,
     /// Its schedule runs more often than the plan allows.
     PlanMinInterval,
+    /// The organization is scheduled for deletion; restoring it resumes the job.
+    OrgDeletion,
 }
 
 crate::names::stored_names!(PauseReason, "pause reason" {
     PlanJobLimit => "plan_job_limit",
     PlanMinInterval => "plan_min_interval",
+    OrgDeletion => "org_deletion",
 });
 
 impl PauseReason {
@@ -101,6 +104,7 @@ impl PauseReason {
                 tier.display_name(),
                 limits.min_interval_minutes
             ),
+            PauseReason::OrgDeletion => "paused: the organization is scheduled for deletion; an owner can restore it in Settings".to_owned(),
         }
     }
 }

@@ -65,14 +65,15 @@ impl ExecutionStatus {
         matches!(self, ExecutionStatus::Failed | ExecutionStatus::Timeout)
     }
 
-    /// Whether a row in this status may move to `next`.
+    /// Whether a row in this status may move to `next`. Any unfinished run is cancelled when its
+    /// organization's deletion is requested.
     pub const fn can_become(self, next: ExecutionStatus) -> bool {
         use ExecutionStatus::*;
         matches!(
             (self, next),
             (Pending, Running | Cancelled | Skipped)
-                | (Running, Pending | Waiting | Success | Failed | Timeout | Skipped)
-                | (Waiting, Success | Failed)
+                | (Running, Pending | Waiting | Success | Failed | Timeout | Skipped | Cancelled)
+                | (Waiting, Success | Failed | Cancelled)
         )
     }
 }

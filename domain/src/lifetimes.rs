@@ -28,3 +28,6 @@ pub const AUDIT_ENTRY: TimeDelta = TimeDelta::days(365);
 pub const USAGE_MONTHS: u32 = 24;
 /// A payment provider's event is kept this long (the bookkeeping law's five years, and a margin).
 pub const BILLING_EVENT: TimeDelta = TimeDelta::days(5 * 366);
+/// An organization whose deletion an owner asked for can be restored this long; then every row
+/// it owns is erased.
+pub const ORG_DELETION_GRACE: TimeDelta = TimeDelta::days(7);

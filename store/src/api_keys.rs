@@ -83,6 +83,8 @@ pub struct KeyOwner {
     pub tier: domain::tier::Tier,
     pub secret_hash: Vec<u8>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The organization is scheduled for deletion (`store::erasure`): its keys are refused.
+    pub org_deleting: bool,
 }
 
 /// The active (not revoked) key with this public id, with its organization's tier.
@@ -101,8 +103,9 @@ pub async fn authenticate_many(db: impl PgExecutor<'_>, public_ids: &[String]) -
         tier: String,
         secret_hash: Vec<u8>,
         last_used_at: Option<DateTime<Utc>>,
+        org_deleting: bool,
     }
-    const COLUMNS: &str = "SELECT k.id, k.org_id, k.public_id, o.tier, k.secret_hash, k.last_used_at
+    const COLUMNS: &str = "SELECT k.id, k.org_id, k.public_id, o.tier, k.secret_hash, k.last_used_at, o.purge_after IS NOT NULL AS org_deleting
            FROM api_keys k JOIN organizations o ON o.id = k.org_id";
     // One id (a lone request, or a burst from one key) is looked up by equality: the plan
     // Postgres caches for `= ANY($1)` assumes ten ids, and one id planned afresh looks cheaper
@@ -121,6 +124,7 @@ pub async fn authenticate_many(db: impl PgExecutor<'_>, public_ids: &[String]) -
                 tier: crate::error::parse_column("organizations.tier", r.tier)?,
                 secret_hash: r.secret_hash,
                 last_used_at: r.last_used_at,
+                org_deleting: r.org_deleting,
             })
         })
         .collect()

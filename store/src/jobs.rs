@@ -499,9 +499,10 @@ pub async fn enabled_oldest_first(db: impl PgExecutor<'_>, org_id: Uuid) -> Stor
     sqlx::query_as::<_, JobRow>(&sql).bind(org_id).fetch_all(db).await?.into_iter().map(Job::try_from).collect()
 }
 
-/// The organization's jobs paused by their plan, oldest first (what an upgrade resumes).
+/// The organization's jobs paused by their plan, oldest first (what an upgrade resumes; not
+/// those paused by the organization's deletion).
 pub async fn paused_for_plan(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<Job>> {
-    let sql = format!("{} WHERE org_id = $1 AND paused_reason IS NOT NULL ORDER BY created_at, id", SELECT.as_str());
+    let sql = format!("{} WHERE org_id = $1 AND paused_reason IN ('plan_job_limit', 'plan_min_interval') ORDER BY created_at, id", SELECT.as_str());
     sqlx::query_as::<_, JobRow>(&sql).bind(org_id).fetch_all(db).await?.into_iter().map(Job::try_from).collect()
 }
 

@@ -23,6 +23,7 @@ pub mod billing;
 pub mod completion;
 pub mod dispatch;
 pub mod email_tokens;
+pub mod erasure;
 pub mod error;
 pub mod executions;
 pub mod exports;

@@ -186,11 +186,14 @@ pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreRes
     Ok(n == 1)
 }
 
+/// Monitors of an organization being deleted are out of service (`store::erasure`).
+const NOT_DELETING: &str = "org_id NOT IN (SELECT id FROM organizations WHERE purge_after IS NOT NULL)";
+
 /// The monitor a ping token names, locked until the transaction ends (pings of one monitor
-/// apply one after the other).
+/// apply one after the other). None for a monitor of an organization being deleted.
 pub async fn lock_by_token(db: impl PgExecutor<'_>, token: &str) -> StoreResult<Option<Monitor>> {
     let row: Option<MonitorRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM monitors WHERE token = $1 FOR UPDATE"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM monitors WHERE token = $1 AND {NOT_DELETING} FOR UPDATE"))
             .bind(token)
             .fetch_optional(db)
             .await?;
@@ -264,15 +267,15 @@ pub async fn record_ping(conn: &mut PgConnection, monitor: &Monitor, ping: &Ping
 /// at the same moment (it holds the row) out of this round: the ping wins, and the monitor is
 /// looked at again next round with the deadlines the ping left.
 pub async fn mark_overdue(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar(&format!(
         "WITH late AS (
              SELECT id, alert_at AS deadline, 'late' AS reason FROM monitors
-              WHERE status IN ('new', 'up') AND alert_at IS NOT NULL AND alert_at <= $1
+              WHERE status IN ('new', 'up') AND alert_at IS NOT NULL AND alert_at <= $1 AND {NOT_DELETING}
               ORDER BY alert_at LIMIT $2
               FOR UPDATE SKIP LOCKED
          ), hung AS (
              SELECT id, start_deadline AS deadline, 'hung' AS reason FROM monitors
-              WHERE status IN ('new', 'up') AND start_deadline IS NOT NULL AND start_deadline <= $1
+              WHERE status IN ('new', 'up') AND start_deadline IS NOT NULL AND start_deadline <= $1 AND {NOT_DELETING}
               ORDER BY start_deadline LIMIT $2
               FOR UPDATE SKIP LOCKED
          ), due AS (
@@ -288,8 +291,8 @@ pub async fn mark_overdue(db: impl PgExecutor<'_>, now: DateTime<Utc>, limit: i6
                 jsonb_build_object('reason', reason, 'expected_by', deadline, 'last_ping_at', last_ping_at,
                                    'last_start_at', last_start_at)
            FROM down
-         RETURNING monitor_id",
-    )
+         RETURNING monitor_id"
+    ))
     .bind(now)
     .bind(limit)
     .fetch_all(db)

@@ -51,10 +51,11 @@ pub async fn notify_due(db: impl PgExecutor<'_>, at: DateTime<Utc>) -> StoreResu
     Ok(())
 }
 
-/// A connection listening on both channels (`Notification::channel` tells them apart).
+/// A connection listening on the wake-up channels and `crate::erasure`'s deletion notices
+/// (`Notification::channel` tells them apart).
 pub async fn listen_due(pool: &sqlx::PgPool) -> StoreResult<PgListener> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([DUE_CHANNEL, MAIL_CHANNEL]).await?;
+    listener.listen_all([DUE_CHANNEL, MAIL_CHANNEL, crate::erasure::DELETED_CHANNEL]).await?;
     Ok(listener)
 }
 

@@ -1,4 +1,5 @@
-//! Organizations: the tenant boundary. Deleting one deletes all of its data (GDPR erasure).
+//! Organizations: the tenant boundary. Deleting one deletes all of its data (GDPR erasure; the
+//! owner's request, its grace period and the batched purge are in `crate::erasure`).
 
 use chrono::{DateTime, Utc};
 use domain::tier::Tier;
@@ -14,6 +15,9 @@ pub struct Organization {
     pub slug: String,
     pub tier: Tier,
     pub created_at: DateTime<Utc>,
+    /// Set while the organization is scheduled for deletion: when it will be erased
+    /// (`crate::erasure`).
+    pub purge_after: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -23,6 +27,7 @@ struct OrganizationRow {
     slug: String,
     tier: String,
     created_at: DateTime<Utc>,
+    purge_after: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<OrganizationRow> for Organization {
@@ -34,6 +39,7 @@ impl TryFrom<OrganizationRow> for Organization {
             slug: row.slug,
             tier: parse_column("organizations.tier", row.tier)?,
             created_at: row.created_at,
+            purge_after: row.purge_after,
         })
     }
 }
@@ -41,7 +47,7 @@ impl TryFrom<OrganizationRow> for Organization {
 /// Creates an organization. A taken slug is `StoreError::Conflict { constraint: "organizations_slug_key" }`.
 pub async fn insert(db: impl PgExecutor<'_>, name: &str, slug: &str, tier: Tier) -> StoreResult<Organization> {
     let row: OrganizationRow = sqlx::query_as(
-        "INSERT INTO organizations (name, slug, tier) VALUES ($1, $2, $3) RETURNING id, name, slug, tier, created_at",
+        "INSERT INTO organizations (name, slug, tier) VALUES ($1, $2, $3) RETURNING id, name, slug, tier, created_at, purge_after",
     )
     .bind(name)
     .bind(slug)
@@ -53,7 +59,7 @@ pub async fn insert(db: impl PgExecutor<'_>, name: &str, slug: &str, tier: Tier)
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<Organization>> {
     let row: Option<OrganizationRow> =
-        sqlx::query_as("SELECT id, name, slug, tier, created_at FROM organizations WHERE id = $1")
+        sqlx::query_as("SELECT id, name, slug, tier, created_at, purge_after FROM organizations WHERE id = $1")
             .bind(id)
             .fetch_optional(db)
             .await?;
@@ -62,7 +68,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<Organi
 
 pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> StoreResult<Option<Organization>> {
     let row: Option<OrganizationRow> =
-        sqlx::query_as("SELECT id, name, slug, tier, created_at FROM organizations WHERE slug = $1")
+        sqlx::query_as("SELECT id, name, slug, tier, created_at, purge_after FROM organizations WHERE slug = $1")
             .bind(slug)
             .fetch_optional(db)
             .await?;
@@ -73,7 +79,7 @@ pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> StoreResult<Option<
 /// count) take this lock first, so concurrent requests cannot pass the check together.
 pub async fn lock(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<Organization>> {
     let row: Option<OrganizationRow> =
-        sqlx::query_as("SELECT id, name, slug, tier, created_at FROM organizations WHERE id = $1 FOR UPDATE")
+        sqlx::query_as("SELECT id, name, slug, tier, created_at, purge_after FROM organizations WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(db)
             .await?;
@@ -89,7 +95,7 @@ pub async fn for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> StoreResult<Vec
         role: String,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.name, o.slug, o.tier, o.created_at, m.role
+        "SELECT o.id, o.name, o.slug, o.tier, o.created_at, o.purge_after, m.role
            FROM organizations o JOIN memberships m ON m.org_id = o.id
           WHERE m.user_id = $1 ORDER BY o.created_at, o.id",
     )

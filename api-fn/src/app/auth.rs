@@ -251,6 +251,7 @@ fn login_form(v: &Visitor, email: &str, next: Option<&str>, message: Option<Mark
 pub async fn login_page(v: Visitor, Query(q): Query<NextQuery>) -> Response {
     let message = match q.done.as_deref() {
         Some("signed_out") => Some(notice("", html! { "You are signed out." })),
+        Some("account_deleted") => Some(notice("", html! { "Your account is deleted." })),
         _ => None,
     };
     respond(&v, StatusCode::OK, page(&Frame { current: "login", ..Frame::public(&v) }, "Sign in", login_form(&v, "", q.next.as_deref(), message)))

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod channels;
 pub mod dashboard;
 pub mod display;
+pub mod erasure;
 pub mod history;
 pub mod job_form;
 pub mod jobs;
@@ -88,6 +89,9 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/app/orgs", post(orgs::create))
         .route("/app/orgs/{id}/switch", post(orgs::switch))
         .route("/app/settings", get(orgs::settings_page).post(orgs::rename))
+        .route("/app/settings/delete", post(erasure::delete_org))
+        .route("/app/settings/restore", post(erasure::restore_org))
+        .route("/app/account/delete", post(erasure::delete_account))
         .route("/app/members", get(members::list))
         .route("/app/members/invite", post(members::invite))
         .route("/app/members/{user_id}/role", post(members::change_role))

@@ -114,6 +114,7 @@ pub async fn settings_page(State(state): State<AppState>, m: Member) -> Result<R
         @else if m.org.tier == domain::tier::Tier::Free && !m.role.can_own() { p.muted { "Only an owner can change the plan." } }
         h2 { "Your account" }
         p { "Signed in as " strong { (m.user.email) } ". " a href="/app/reset" { "Change your password" } " (we e-mail you a link)." }
+        (super::erasure::settings_section(&m))
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "settings"), "Settings", body)))
 }

@@ -125,6 +125,10 @@ impl Visitor {
     }
 }
 
+/// The pages of an organization scheduled for deletion that still open (`/app/settings` and
+/// below, the export, switching organization, the account).
+const WHILE_DELETING: [&str; 4] = ["/app/settings", "/app/export", "/app/orgs/", "/app/account/"];
+
 /// A signed-in member working in an organization: what every page past sign-in needs.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -161,6 +165,11 @@ impl FromRequestParts<AppState> for Member {
             // signed in, in no organization: the start page offers to make one
             return Err(Redirect::to("/app/welcome").into_response());
         };
+        // An organization being deleted shows only its settings (where an owner restores it),
+        // the export, and the ways out: switching organization, the account.
+        if org.purge_after.is_some() && !WHILE_DELETING.iter().any(|p| parts.uri.path().starts_with(p)) {
+            return Err(Redirect::to("/app/settings#delete").into_response());
+        }
         Ok(Member { visitor, user, session, org, role, orgs })
     }
 }

@@ -49,6 +49,11 @@ impl FromRequestParts<AppState> for Tenant {
                 return Err(Problem::unauthorized("unknown or revoked API key"));
             }
         };
+        if owner.org_deleting {
+            return Err(Problem::unauthorized(
+                "this API key's organization is scheduled for deletion, so its keys are refused; an owner can restore it in the dashboard (Settings) until it is erased",
+            ));
+        }
         state.limiter.check(&state.pool, &format!("key:{}", owner.id), state.config.api_rate_per_minute, now).await?;
         if owner.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
             && let Err(e) = store::api_keys::touch_last_used(&state.pool, owner.id, now).await {

@@ -54,6 +54,11 @@ impl Receiver {
         Receiver { base, got: Mutex::new(rx) }
     }
 
+    /// A delivery that has already arrived, if any (does not wait).
+    pub async fn try_next(&self) -> Option<Received> {
+        self.got.lock().await.try_recv().ok()
+    }
+
     /// The next delivery (a guard against a hang, not a wait for time to pass).
     pub async fn next(&self) -> Received {
         tokio::time::timeout(Duration::from_secs(30), self.got.lock().await.recv()).await.expect("a delivery arrives").unwrap()
