@@ -11,14 +11,10 @@
 # Prints one summary line; exits non-zero on any problem.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-venv="${PRIKKE_TOOLS:-$HOME/.cache/prikke}/venv-infra"
-# the venv is (re)made whenever requirements.txt differs from what it was made from
-if ! cmp -s scripts/infra/requirements.txt "$venv/requirements.txt" 2>/dev/null; then
-  echo "installing $(tr '\n' ' ' <scripts/infra/requirements.txt)into $venv" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/infra/requirements.txt
-  cp scripts/infra/requirements.txt "$venv/requirements.txt"
-fi
+# shellcheck source=scripts/infra/venv.sh
+source scripts/infra/venv.sh
+prikke_infra_venv
+venv=$INFRA_VENV
 problems=0
 if ! "$venv/bin/cfn-lint" infra/lambda/template.yaml; then
   echo "infra: cfn-lint found problems in infra/lambda/template.yaml" >&2
