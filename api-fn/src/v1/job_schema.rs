@@ -261,7 +261,8 @@ pub struct JobView {
     /// Set when the organization's plan paused the job (after a downgrade): `plan_job_limit` (the
     /// plan runs fewer jobs; the newest beyond it are paused) or `plan_min_interval` (its
     /// schedule is faster than the plan allows). Upgrading resumes it; enabling it is allowed
-    /// once the plan would run it.
+    /// once the plan would run it. `org_deletion` while the organization is scheduled for
+    /// deletion (its API keys are refused then, so the API shows it only in an export).
     pub paused_reason: Option<domain::billing::PauseReason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
