@@ -1,5 +1,7 @@
-//! The dashboard's job settings through the real router: the job form's completion window and
-//! catch-up cap (kept on edit, refused with the rule's words).
+//! The dashboard's job settings and alert settings through the real router: the job form's
+//! completion window and catch-up cap (kept on edit, refused with the rule's words), editing an
+//! alert channel, choosing a job's own channels or muting it; each new route checks the role and
+//! answers 404 for another organization's ids.
 
 mod support;
 #[path = "support/web.rs"]
@@ -85,4 +87,74 @@ async fn the_job_form_sets_the_completion_window_and_the_catch_up_cap(pool: PgPo
     assert_eq!((window, mode.as_str()), (None, "skip"));
     let shown = w.get(&format!("/app/jobs/{job}")).await;
     ok(&shown);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_alert_channel_is_edited_and_a_job_chooses_its_channels(pool: PgPool) {
+    let (mut ada, ada_org) = owner(&pool, "ada@example.com", "Acme").await;
+    ada.submit("/app/channels", "/app/channels", &[("kind", "email"), ("target", "ops@example.com"), ("name", "Ops"), ("event:job.failed", "on")]).await;
+    ada.submit("/app/channels", "/app/channels", &[("kind", "webhook"), ("target", "https://hooks.slack.com/services/T0/B0/secretXYZW"), ("name", "Slack"), ("event:job.failed", "on")]).await;
+    let ids: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM notification_channels ORDER BY name").fetch_all(&pool).await.unwrap();
+    let (ops, slack) = (ids[0].0, ids[1].0);
+    let list = ada.get("/app/channels").await;
+    assert!(list.contains(&format!("/app/channels/{ops}/edit")), "each channel has an edit link: {}", list.html);
+
+    // edit: the webhook URL is not shown again, a blank field keeps it
+    let form = ada.get(&format!("/app/channels/{slack}/edit")).await;
+    ok(&form);
+    assert!(!form.contains("secretXYZW") && form.contains("Blank keeps https://hooks.slack.com/…XYZW"), "{}", form.html);
+    let edit = format!("/app/channels/{slack}/edit");
+    let saved = ada.submit(&edit, &edit, &[("target", ""), ("name", "Slack on-call"), ("event:job.failed", "on"), ("event:monitor.down", "on")]).await;
+    ok(&saved);
+    assert!(saved.contains("Saved https://hooks.slack.com/…XYZW") && saved.contains("Slack on-call"), "{}", saved.html);
+    let (name, target, events, enabled): (String, String, Vec<String>, bool) = sqlx::query_as("SELECT name, target, events, enabled FROM notification_channels WHERE id = $1").bind(slack).fetch_one(&pool).await.unwrap();
+    assert_eq!((name.as_str(), target.as_str(), events, enabled), ("Slack on-call", "https://hooks.slack.com/services/T0/B0/secretXYZW", vec!["job_failed".to_owned(), "monitor_down".to_owned()], false), "unticked: disabled");
+    let bad = ada.submit(&format!("/app/channels/{ops}/edit"), &format!("/app/channels/{ops}/edit"), &[("target", "not an address"), ("enabled", "on"), ("event:job.failed", "on")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Not saved. target:"), "the API's words: {}", bad.html);
+
+    // a job sends its alerts to the channels it ticks, or nowhere, or back to all of them
+    let job = created(&post_job(&mut ada, "/app/jobs/new", &[]).await);
+    let page = ada.get(&format!("/app/jobs/{job}")).await;
+    assert!(page.contains("Choose where this job") && page.contains(&format!(r#"name="channel:{ops}""#)), "{}", page.html);
+    let alerts = format!("/app/jobs/{job}/alerts");
+    let chosen = ada.submit(&format!("/app/jobs/{job}"), &alerts, &[("alerts", "own"), (&format!("channel:{ops}"), "on")]).await;
+    assert_eq!(chosen.location(), Some(format!("/app/jobs/{job}?done=alerts#alerts").as_str()), "{}", chosen.html);
+    let shown = ada.follow(&chosen).await;
+    assert!(shown.contains("1 channel(s) of its own: Ops"), "{}", shown.html);
+    let (muted, own): (bool, Option<serde_json::Value>) = sqlx::query_as("SELECT alerts_muted, alert_channel_ids FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((muted, own), (false, Some(serde_json::json!([ops.to_string()]))));
+    let none = ada.submit(&format!("/app/jobs/{job}"), &alerts, &[("alerts", "own")]).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "own channels, none ticked");
+    ada.submit(&format!("/app/jobs/{job}"), &alerts, &[("alerts", "mute"), (&format!("channel:{ops}"), "on")]).await;
+    let (muted, own): (bool, Option<serde_json::Value>) = sqlx::query_as("SELECT alerts_muted, alert_channel_ids FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((muted, own), (true, None));
+    ada.submit(&format!("/app/jobs/{job}"), &alerts, &[("alerts", "org")]).await;
+    let (muted, own): (bool, Option<serde_json::Value>) = sqlx::query_as("SELECT alerts_muted, alert_channel_ids FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((muted, own), (false, None));
+
+    // another organization: 404 for the channel, the job, and another organization's channel id
+    let (mut bob, _) = owner(&pool, "bob@example.com", "Bobs").await;
+    assert_eq!(bob.get(&format!("/app/channels/{ops}/edit")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.submit("/app/channels", &format!("/app/channels/{ops}/edit"), &[("target", "x@example.com"), ("event:job.failed", "on")]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.submit("/app/jobs", &alerts, &[("alerts", "mute")]).await.status, StatusCode::NOT_FOUND);
+    bob.submit("/app/channels", "/app/channels", &[("kind", "email"), ("target", "bob@example.com"), ("event:job.failed", "on")]).await;
+    let bobs_channel: Uuid = sqlx::query_scalar("SELECT id FROM notification_channels WHERE target = 'bob@example.com'").fetch_one(&pool).await.unwrap();
+    let foreign = ada.submit(&format!("/app/jobs/{job}"), &alerts, &[("alerts", "own"), (&format!("channel:{bobs_channel}"), "on")]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "another organization's channel id");
+    let (muted, own): (bool, Option<serde_json::Value>) = sqlx::query_as("SELECT alerts_muted, alert_channel_ids FROM jobs WHERE id = $1").bind(job).fetch_one(&pool).await.unwrap();
+    assert_eq!((muted, own), (false, None), "unchanged");
+    let ops_name: String = sqlx::query_scalar("SELECT target FROM notification_channels WHERE id = $1").bind(ops).fetch_one(&pool).await.unwrap();
+    assert_eq!(ops_name, "ops@example.com", "unchanged");
+
+    // a member who is not an admin: 403 on both, and the job page offers only the mute
+    let bob_id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'bob@example.com'").fetch_one(&pool).await.unwrap();
+    store::users::upsert_membership(&pool, ada_org, bob_id, store::users::Role::Member).await.unwrap();
+    bob.submit("/app", &format!("/app/orgs/{ada_org}/switch"), &[]).await;
+    assert_eq!(bob.get(&format!("/app/channels/{ops}/edit")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(bob.submit("/app", &format!("/app/channels/{ops}/edit"), &[("target", "x@example.com")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(bob.submit("/app", &alerts, &[("alerts", "mute")]).await.status, StatusCode::FORBIDDEN);
+    let member_view = bob.get(&format!("/app/jobs/{job}")).await;
+    ok(&member_view);
+    assert!(!member_view.contains("Choose where this job") && !member_view.contains("ops@example.com") && member_view.contains(">Mute<"), "{}", member_view.html);
 }
