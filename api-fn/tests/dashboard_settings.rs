@@ -1,7 +1,8 @@
 //! The dashboard's job settings and alert settings through the real router: the job form's
 //! completion window and catch-up cap (kept on edit, refused with the rule's words), editing an
-//! alert channel, choosing a job's own channels or muting it; each new route checks the role and
-//! answers 404 for another organization's ids.
+//! alert channel, choosing a job's own channels or muting it, the copy buttons' markup, wide
+//! tables wrapped for phones; each new route checks the role and answers 404 for another
+//! organization's ids.
 
 mod support;
 #[path = "support/web.rs"]
@@ -157,4 +158,27 @@ async fn an_alert_channel_is_edited_and_a_job_chooses_its_channels(pool: PgPool)
     let member_view = bob.get(&format!("/app/jobs/{job}")).await;
     ok(&member_view);
     assert!(!member_view.contains("Choose where this job") && !member_view.contains("ops@example.com") && member_view.contains(">Mute<"), "{}", member_view.html);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn examples_have_copy_buttons_and_wide_tables_scroll_inside_a_wrapper(pool: PgPool) {
+    let (mut w, org) = owner(&pool, "ada@example.com", "Acme").await;
+    let job = created(&post_job(&mut w, "/app/jobs/new", &[]).await);
+    let page = w.get(&format!("/app/jobs/{job}")).await;
+    assert!(page.contains(r#"<button class="copy button small secondary" type="button" aria-live="polite">Copy<span class="visually-hidden"> the API examples</span></button>"#), "{}", page.html);
+    let empty = w.get("/app/monitors").await;
+    assert!(empty.contains("the curl example</span>"), "{}", empty.html);
+    let monitor = w.submit("/app/monitors/new", "/app/monitors/new", &[("name", "backup"), ("kind", "interval"), ("every_minutes", "60"), ("grace_minutes", "5")]).await;
+    assert_eq!(monitor.status, StatusCode::SEE_OTHER, "{}", monitor.html);
+    let monitors = w.get("/app/monitors").await;
+    assert!(monitors.contains("the ping URL</span>") && monitors.contains("the curl and crontab examples</span>"), "{}", monitors.html);
+    let script = w.get("/app/static/app.js").await;
+    assert!(script.contains("button.copy") && script.contains("clipboard"), "the script copies");
+    // every table of these pages sits in its scrolling wrapper
+    let _ = org;
+    for path in ["/app/members", "/app/keys", "/app/audit", "/app/jobs", "/app/channels"] {
+        let p = w.get(path).await;
+        ok(&p);
+        assert_eq!(p.html.matches("<table").count(), p.html.matches(r#"<div class="scroll""#).count(), "{path}: {}", p.html);
+    }
 }

@@ -192,6 +192,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
                 "# run it now\ncurl -X POST " (base) "/api/v1/jobs/" (id) "/trigger \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\"\n\n"
                 "# its latest runs\ncurl " (base) "/api/v1/executions?job_id=" (id) " \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\""
             }
+            (super::display::copy_button("the API examples"))
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "jobs"), spec.name.as_str(), body)))
