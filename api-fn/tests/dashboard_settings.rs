@@ -76,6 +76,8 @@ async fn the_job_form_sets_the_completion_window_and_the_catch_up_cap(pool: PgPo
     // saved, shown again on edit, kept when the edit leaves them, cleared when emptied
     let job = created(&post_job(&mut w, "/app/jobs/new", &[("completion_window_secs", "900"), ("catch_up", "run_all"), ("catch_up_cap", "25")]).await);
     assert_eq!(stored(&pool, job).await, (Some(900), "run_all".to_owned(), 25));
+    let page = w.get(&format!("/app/jobs/{job}")).await;
+    assert!(page.contains("expected within 900 s") && page.contains("every missed run, at most 25"), "the job's page says so: {}", page.html);
     let edit = w.get(&format!("/app/jobs/{job}/edit")).await;
     assert!(edit.contains(r#"name="completion_window_secs" value="900""#) && edit.contains(r#"name="catch_up_cap" value="25""#), "{}", edit.html);
     let action = format!("/app/jobs/{job}/edit");

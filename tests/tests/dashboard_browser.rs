@@ -157,6 +157,7 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     assert_eq!(got.path, "/once");
     let recorded: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT finished_at FROM executions WHERE url LIKE '%/once'").fetch_one(&pool).await.unwrap();
     let lag = seen - recorded;
+    println!("the run showed {} ms after it was recorded", lag.num_milliseconds());
     assert!(lag <= chrono::Duration::seconds(2), "shown {lag} after it was recorded; the issue asks for 2 s (the page polls every second)");
     wait_for_cell(&b, "success", 1).await;
     visit(&b, "04-once-ran-live").await;

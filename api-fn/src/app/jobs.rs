@@ -140,6 +140,12 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
             dt { "Request" } dd { code { (spec.method.as_str()) " " (spec.url.as_str()) } }
             dt { "Retries" } dd { "up to " (spec.retry.max_attempts()) " attempt(s)" }
             dt { "Timeout" } dd { (spec.timeout.secs()) " s" }
+            dt { "Missed runs" } dd { @match spec.catch_up {
+                domain::job::CatchUp::RunOnce => "run once after downtime or a pause",
+                domain::job::CatchUp::RunAll { cap } => { "every missed run, at most " (cap.get()) },
+                domain::job::CatchUp::Skip => "skipped",
+            } @if matches!(spec.overlap, domain::job::Overlap::Skip) { "; a run is skipped while the previous one is still going" } }
+            dt { "Completion ping" } dd { @match spec.completion_window { Some(w) => { "expected within " (w.secs()) " s of each call" }, None => "not expected" } }
             dt { "Alerts" } dd {
                 @match &spec.alerts {
                     domain::job::JobAlerts::Muted => "muted: its failures are recorded and sent nowhere",
