@@ -5,8 +5,10 @@
 //! without a reload, with the receiver's status code; open it and see the request and the
 //! response; run a failing job and redeliver the failed run; pause a job and delete it after the
 //! confirmation page; create a monitor and see it go down once the dispatcher's clock is moved
-//! on. Every page is saved under `target/screenshots/` at 1280 px and at 390 px
-//! (a phone) and checked with axe-core (no serious or critical violation).
+//! on, copy its ping URL with the copy button; edit an alert channel. Every page is saved under
+//! `target/screenshots/` at 1280 px and at 390 px (a phone), checked with axe-core (no serious or
+//! critical violation) and, on the phone, for sideways overflow (wide tables scroll inside their
+//! wrapper, the page itself never does).
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -59,6 +61,9 @@ async fn visit(b: &Browser, name: &str) {
     b.screenshot(&format!("dashboard-{name}")).await;
     b.client.set_window_size(390, 844).await.unwrap();
     b.screenshot(&format!("dashboard-{name}-phone")).await;
+    const OVERFLOW: &str = "return [document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, details:not([open])')).slice(0, 5).map(e => e.tagName + '.' + e.className).join(' ')];";
+    let widths = b.client.execute(OVERFLOW, vec![]).await.unwrap();
+    assert!(widths[0].as_i64() <= widths[1].as_i64(), "{name} at 390 px is wider than the screen (scrollWidth, innerWidth, sticking out): {widths}");
     b.assert_accessible(&format!("{name} (390 px)")).await;
     b.client.set_window_size(1280, 900).await.unwrap();
 }
@@ -147,11 +152,13 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     b.wait_for_text("The job is saved").await;
     b.wait_for_text("No runs yet").await;
     wait_for_cell(&b, "202", 3).await;
+    let seen = Utc::now();
     let got = receiver.next().await;
     assert_eq!(got.path, "/once");
     let recorded: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT finished_at FROM executions WHERE url LIKE '%/once'").fetch_one(&pool).await.unwrap();
-    let lag = Utc::now() - recorded;
-    assert!(lag < chrono::Duration::seconds(3), "shown {lag} after it was recorded (the page polls every 1.5 s)");
+    let lag = seen - recorded;
+    println!("the run showed {} ms after it was recorded", lag.num_milliseconds());
+    assert!(lag <= chrono::Duration::seconds(2), "shown {lag} after it was recorded; the issue asks for 2 s (the page polls every second)");
     wait_for_cell(&b, "success", 1).await;
     visit(&b, "04-once-ran-live").await;
     open_latest_run(&b).await;
@@ -221,6 +228,13 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     b.click_button("Create monitor").await;
     b.wait_for_text("minutely heartbeat").await;
     assert!(b.text().await.contains("/ping/"), "the ping URL is shown: {}", b.text().await);
+    // the copy button puts the ping URL on the clipboard and says so
+    let ping_url = b.client.execute("return document.querySelector('[data-testid=ping-url]').innerText", vec![]).await.unwrap();
+    b.grant("clipboard-read").await;
+    b.click_button("Copy the ping URL").await;
+    assert!(b.wait_until_js("return [...document.querySelectorAll('button.copy')].some(x => x.firstChild.nodeValue === 'Copied')", vec![]).await, "the copy button never said Copied: {}", b.text().await);
+    let clipboard = b.client.execute_async("const done = arguments[arguments.length - 1]; navigator.clipboard.readText().then(done, e => done('unreadable: ' + e));", vec![]).await.unwrap();
+    assert_eq!(clipboard, ping_url, "the clipboard holds the ping URL");
     let down = "return [...document.querySelectorAll('#monitors .badge')].some(e => e.innerText.trim() === 'down');";
     assert_eq!(b.client.execute(down, vec![]).await.unwrap(), json!(false), "not down before its minute has passed");
     dispatcher.shutdown().await;
@@ -238,6 +252,20 @@ async fn the_dashboard_through_the_ui_in_a_real_browser(pool: PgPool) {
     b.click_button("Add channel").await;
     b.wait_for_text("Added oncall@example.com").await;
     visit(&b, "13b-alert-channels").await;
+    b.click_link("Edit").await;
+    b.wait_for_text("Edit alert channel").await;
+    b.fill("name", "On-call").await;
+    visit(&b, "13c-alert-channel-edit").await;
+    b.click_button("Save channel").await;
+    b.wait_for_text("Saved oncall@example.com").await;
+    assert!(b.text().await.contains("On-call"), "{}", b.text().await);
+    // pages with wide tables: members, API keys, the audit log
+    b.click_link("Members").await;
+    b.wait_for_text("Invite someone").await;
+    visit(&b, "13d-members").await;
+    b.click_link("Audit log").await;
+    b.wait_for_text("Audit log").await;
+    visit(&b, "13e-audit").await;
     b.click_link("Home").await;
     b.wait_for_text("Runs per hour").await;
     let counted = b.client.execute("return document.querySelector('[data-testid=monitors-down]').innerText.trim()", vec![]).await.unwrap();

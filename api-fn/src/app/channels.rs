@@ -1,7 +1,8 @@
 //! Alert channels, for the organization's admins (as in the API, channels are credentials'
 //! company): the list (webhook URLs masked as the API shows them), add an e-mail address or a
 //! webhook URL with the events it takes, send a test through the real outbox and say what
-//! happened, delete. Each job's mute is on the job's page (`jobs::set_mute`).
+//! happened, edit (name, address or URL, events, on or off), delete. Each job's mute and its own
+//! choice of channels are on the job's page (`jobs::set_mute`, `jobs::set_alerts`).
 
 use std::collections::HashMap;
 
@@ -17,7 +18,7 @@ use super::auth::AppForm;
 use super::orgs::CsrfOnly;
 use super::{AppError, Frame, Member, csrf_field, notice, page, respond, see_other};
 use crate::AppState;
-use crate::v1::channels::{ChannelInput, masked};
+use crate::v1::channels::{ChannelInput, ChannelPatch, masked};
 use crate::v1::extract::ApiPath;
 
 async fn render(state: &AppState, m: &Member, message: Option<(&str, String)>, status: StatusCode) -> Result<Response, AppError> {
@@ -36,6 +37,8 @@ async fn render(state: &AppState, m: &Member, message: Option<(&str, String)>, s
                     td { (c.events.names().join(", ")) }
                     td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
                     td {
+                        a.button.small href={ "/app/channels/" (c.id) "/edit" } aria-label={ "Edit " (masked(&c.target)) } { "Edit" }
+                        " "
                         form method="post" action={ "/app/channels/" (c.id) "/test" } { (csrf_field(csrf)) button.button.small type="submit" aria-label={ "Send test to " (masked(&c.target)) } { "Send test" } }
                         " "
                         form method="post" action={ "/app/channels/" (c.id) "/delete" } { (csrf_field(csrf)) button.button.small.danger type="submit" aria-label={ "Delete " (masked(&c.target)) } { "Delete" } }
@@ -104,4 +107,58 @@ pub async fn delete(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
     }
     tracing::info!(org_id = %m.org.id, channel_id = %id, user_id = %m.user.id, "notification channel deleted from the dashboard");
     Ok(see_other("/app/channels"))
+}
+
+/// The edit form of one channel: its kind stays; a webhook URL is not shown again (it is a
+/// credential), so a blank field keeps it.
+fn edit_form(m: &Member, c: &store::notification_channels::Channel, errors: Option<&str>) -> maud::Markup {
+    let webhook = c.target.kind() == ChannelKind::Webhook;
+    let body = html! {
+        @if let Some(e) = errors { (notice("error", html! { "Not saved. " (e) })) }
+        p { (c.target.kind().as_str()) " channel · " code { (masked(&c.target)) } }
+        form.stack method="post" action={ "/app/channels/" (c.id) "/edit" } {
+            (csrf_field(&m.visitor.csrf))
+            @if webhook {
+                label { "Webhook URL" input type="url" name="target" maxlength="2048" autocomplete="off"; span.hint { "Blank keeps " (masked(&c.target)) "." } }
+            } @else {
+                label { "Address" input type="email" name="target" required maxlength="254" value=(c.target.as_str()); }
+            }
+            label { "Name" input type="text" name="name" maxlength="200" value=[c.name.as_deref()]; span.hint { "Blank keeps the current name." } }
+            fieldset {
+                legend { "Events" }
+                @for k in AlertKind::ALL { label.check { input type="checkbox" name={ "event:" (k.event_name()) } value="on" checked[c.events.names().contains(&k.event_name())]; " " (k.event_name()) } }
+            }
+            label.check { input type="checkbox" name="enabled" value="on" checked[c.enabled]; " Enabled (unticked: nothing is sent to it)" }
+            button.button type="submit" { "Save channel" }
+        }
+        p { a href="/app/channels" { "Back to the alert channels" } }
+    };
+    page(&Frame::of(m, "channels"), "Edit alert channel", body)
+}
+
+pub async fn edit_page(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>) -> Result<Response, AppError> {
+    m.require_admin()?;
+    let c = store::notification_channels::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    Ok(respond(&m.visitor, StatusCode::OK, edit_form(&m, &c, None)))
+}
+
+/// Saves an edit through the API's update (the same validation as a new channel).
+pub async fn edit(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>, AppForm(f): AppForm<HashMap<String, String>>) -> Result<Response, AppError> {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    m.visitor.check_csrf(&field("csrf").unwrap_or_default())?;
+    m.require_admin()?;
+    let current = store::notification_channels::get(&state.pool, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    let events: Vec<String> = AlertKind::ALL.iter().filter(|k| f.contains_key(&format!("event:{}", k.event_name()))).map(|k| k.event_name().to_owned()).collect();
+    let patch = ChannelPatch { name: field("name"), target: field("target"), events: Some(events), enabled: Some(f.contains_key("enabled")) };
+    match crate::v1::channels::update_channel(&state.pool, m.org.id, id, &patch).await {
+        Ok(c) => {
+            tracing::info!(org_id = %m.org.id, channel_id = %id, user_id = %m.user.id, "notification channel edited from the dashboard");
+            render(&state, &m, Some(("", format!("Saved {}.", masked(&c.target)))), StatusCode::OK).await
+        }
+        Err(p) if p.status == 422 => {
+            let words = if p.errors.is_empty() { p.detail } else { p.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ") };
+            Ok(respond(&m.visitor, StatusCode::UNPROCESSABLE_ENTITY, edit_form(&m, &current, Some(&words))))
+        }
+        Err(p) => Err(p.into()),
+    }
 }

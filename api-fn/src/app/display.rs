@@ -1,11 +1,18 @@
 //! How the dashboard shows things: instants (UTC, with "in 3 min" / "5 min ago"), an execution's
 //! status as a badge with words (never colour alone), a table of executions, and an execution's
-//! request and response (credential headers masked exactly as the API's views mask them).
+//! request and response (credential headers masked exactly as the API's views mask them), and the
+//! copy button of a URL or an example.
 
 use chrono::{DateTime, Utc};
 use domain::execution::ExecutionStatus;
 use maud::{Markup, html};
 use store::executions::Execution;
+
+/// A "Copy" button for the element just before it (`app.js` copies that element's text). Shown
+/// only when the script runs (`html.js`); without it the text is there to select by hand.
+pub fn copy_button(what: &str) -> Markup {
+    html! { button.copy.button.small.secondary type="button" aria-live="polite" { "Copy" span.visually-hidden { " " (what) } } }
+}
 
 /// `2026-12-05 14:03:07` (UTC).
 pub fn instant(at: DateTime<Utc>) -> String {

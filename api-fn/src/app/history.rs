@@ -179,14 +179,14 @@ async fn detail_part(state: &AppState, m: &Member, id: Uuid, now: DateTime<Utc>)
         (completion(&view))
         h2 { "Attempts" }
         @if attempts.is_empty() { p.muted { "Only the attempt above." } } @else {
-            table {
+            div.scroll tabindex="0" role="region" aria-label="Earlier attempts" { table {
                 caption.visually-hidden { "Earlier attempts" }
                 thead { tr { th scope="col" { "Attempt" } th scope="col" { "Started (UTC)" } th scope="col" { "Status" } th scope="col" { "HTTP" } th scope="col" { "Duration" } th scope="col" { "Error" } } }
                 tbody { @for a in &attempts { tr {
                     td { (a.attempt) } td { (instant(a.started_at)) } td { (status(a.status)) }
                     td { @match a.response_status { Some(c) => (c), None => "—" } } td { (a.duration_ms) " ms" } td { @if let Some(err) = &a.error { (err) } }
                 } } }
-            }
+            } }
         }
     };
     Ok((markup, e))

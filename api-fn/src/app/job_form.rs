@@ -53,7 +53,11 @@ pub struct JobForm {
     pub timeout_secs: String,
     pub max_attempts: String,
     pub catch_up: String,
+    /// For `run_all`: how many missed runs are replayed at most (blank: the default, 10).
+    pub catch_up_cap: String,
     pub overlap: String,
+    /// Seconds the endpoint has to ping back after a run starts (blank: no ping expected).
+    pub completion_window_secs: String,
 }
 
 const KINDS: [(&str, &str); 7] = [
@@ -132,10 +136,19 @@ impl JobForm {
         }
         let mut draft = serde_json::to_value(base).map_err(|e| format!("The job could not be read: {e}"))?;
         let fields = draft.as_object_mut().ok_or("The job could not be read")?;
-        let kept_mode = base.catch_up.and_then(|c| serde_json::to_value(c.mode).ok());
         let mode = or(&self.catch_up, "run_once");
-        if kept_mode.as_ref().and_then(|m| m.as_str()) != Some(mode) {
-            fields.insert("catch_up".into(), serde_json::json!({"mode": mode}));
+        let mut catch_up = serde_json::json!({"mode": mode});
+        // a cap only means something for run_all; left in the field for another mode, it is ignored
+        if mode == "run_all" && !self.catch_up_cap.trim().is_empty() {
+            let cap: u16 = self.catch_up_cap.trim().parse().map_err(|_| "Missed runs to replay: a whole number from 1 to 100, or blank for 10".to_owned())?;
+            catch_up["cap"] = cap.into();
+        }
+        fields.insert("catch_up".into(), catch_up);
+        if self.completion_window_secs.trim().is_empty() {
+            fields.remove("completion_window_secs");
+        } else {
+            let secs: u32 = self.completion_window_secs.trim().parse().map_err(|_| "Completion window: a whole number of seconds from 10 to 86400, or blank for none".to_owned())?;
+            fields.insert("completion_window_secs".into(), secs.into());
         }
         for (k, v) in [
             ("name", serde_json::json!(self.name.trim())),
@@ -183,6 +196,8 @@ impl JobForm {
             timeout_secs: s.timeout.secs().to_string(),
             max_attempts: s.retry.max_attempts().to_string(),
             catch_up: serde_json::to_value(domain::job::CatchUpInput::from(s.catch_up).mode).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default(),
+            catch_up_cap: domain::job::CatchUpInput::from(s.catch_up).cap.map(|c| c.to_string()).unwrap_or_default(),
+            completion_window_secs: s.completion_window.map(|w| w.secs().to_string()).unwrap_or_default(),
             overlap: serde_json::to_value(s.overlap).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default(),
             ..JobForm::default()
         }
@@ -290,9 +305,15 @@ fn render(m: &Member, f: &JobForm, errors: &[String], now: DateTime<Utc>, target
                 label { "After downtime or a pause" select name="catch_up" {
                     @for (v, label) in [("run_once", "run once for what was missed"), ("run_all", "run every missed occurrence"), ("skip", "skip to the next run")] { option value=(v) selected[f.catch_up == v] { (label) } }
                 } }
+                (field("catch_up_cap", "Missed runs to replay at most", &f.catch_up_cap, "number", "for “run every missed occurrence”: 1 to 100, the most recent ones (blank: 10)"))
                 label { "If the previous run is still going" select name="overlap" {
                     @for (v, label) in [("allow", "start the new run anyway"), ("skip", "skip the new run")] { option value=(v) selected[f.overlap == v] { (label) } }
                 } }
+            }
+            fieldset {
+                legend { "Completion ping" }
+                (field("completion_window_secs", "Completion window (seconds)", &f.completion_window_secs, "number", "blank: the run ends with the endpoint's answer. 10 to 86400: after a 2xx the run waits for the URL in the Prikke-Completion-Url header to be called within this many seconds of the call, else it fails and alerts."))
+                p.hint { a href="/docs/getting-started" { "How completion pings work" } " (under “Long-running work”)" }
             }
             button.button type="submit" name="intent" value="create" { (save) }
         }

@@ -124,10 +124,13 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
         Some("resumed") => Some("Resumed: it runs on its schedule again."),
         Some("muted") => Some("Muted: this job's alerts are sent nowhere."),
         Some("unmuted") => Some("Unmuted: this job's alerts go to the organization's channels."),
+        Some("alerts") => Some("Saved: this job's alerts go where you chose."),
         Some("redelivered") => Some("Failed runs of that range are on their way again (those already redelivered are skipped)."),
         _ => None,
     };
     let spec = &job.spec;
+    // the channels are shown to those who manage them (as on the channels page)
+    let channels = if m.role.can_administer() { store::notification_channels::list(&state.pool, m.org.id, None, 100).await? } else { Vec::new() };
     let body = html! {
         @if let Some(d) = done { (notice("", html! { (d) @if let Some(n) = q.count { " " (n) " run(s) enqueued." } })) }
         dl.facts {
@@ -137,11 +140,18 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
             dt { "Request" } dd { code { (spec.method.as_str()) " " (spec.url.as_str()) } }
             dt { "Retries" } dd { "up to " (spec.retry.max_attempts()) " attempt(s)" }
             dt { "Timeout" } dd { (spec.timeout.secs()) " s" }
+            dt { "Missed runs" } dd { @match spec.catch_up {
+                domain::job::CatchUp::RunOnce => "run once after downtime or a pause",
+                domain::job::CatchUp::RunAll { cap } => { "every missed run, at most " (cap.get()) },
+                domain::job::CatchUp::Skip => "skipped",
+            } @if matches!(spec.overlap, domain::job::Overlap::Skip) { "; a run is skipped while the previous one is still going" } }
+            dt { "Completion ping" } dd { @match spec.completion_window { Some(w) => { "expected within " (w.secs()) " s of each call" }, None => "not expected" } }
             dt { "Alerts" } dd {
                 @match &spec.alerts {
                     domain::job::JobAlerts::Muted => "muted: its failures are recorded and sent nowhere",
                     domain::job::JobAlerts::OrgChannels => { "to the organization's " a href="/app/channels" { "alert channels" } },
-                    domain::job::JobAlerts::Channels(ids) => { "to " (ids.len()) " channel(s) of its own" },
+                    domain::job::JobAlerts::Channels(ids) => { "to " (ids.len()) " channel(s) of its own: "
+                        @for (i, c) in channels.iter().filter(|c| ids.contains(&c.id)).enumerate() { @if i > 0 { ", " } (channel_label(c)) } },
                 }
                 " "
                 form.inline method="post" action={ "/app/jobs/" (id) "/mute" } {
@@ -154,6 +164,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
                 }
             }
         }
+        @if m.role.can_administer() { (alerts_form(&m, &job, &channels)) }
         div.actions {
             form.inline method="post" action={ "/app/jobs/" (id) "/trigger" } { (csrf_field(csrf)) button.button type="submit" { "Run now" } }
             @if spec.enabled {
@@ -187,6 +198,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, ApiPath(id): ApiPa
                 "# run it now\ncurl -X POST " (base) "/api/v1/jobs/" (id) "/trigger \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\"\n\n"
                 "# its latest runs\ncurl " (base) "/api/v1/executions?job_id=" (id) " \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\""
             }
+            (super::display::copy_button("the API examples"))
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "jobs"), spec.name.as_str(), body)))
@@ -294,4 +306,72 @@ pub async fn set_mute(State(state): State<AppState>, m: Member, ApiPath(id): Api
     tx.commit().await?;
     tracing::info!(org_id = %m.org.id, job_id = %id, mute = f.mute, user_id = %m.user.id, "job alerts muted or unmuted from the dashboard");
     Ok(see_other(&format!("/app/jobs/{id}?done={}", if f.mute { "muted" } else { "unmuted" })))
+}
+
+/// A channel as a person recognises it: its name, else its (masked) address.
+fn channel_label(c: &store::notification_channels::Channel) -> String {
+    c.name.clone().unwrap_or_else(|| crate::v1::channels::masked(&c.target))
+}
+
+/// Where this job's alerts go, for admins (who manage the channels): the organization's
+/// channels, none (muted), or channels of its own chosen from the organization's.
+fn alerts_form(m: &Member, job: &store::jobs::Job, channels: &[store::notification_channels::Channel]) -> Markup {
+    use domain::job::JobAlerts;
+    let own: &[Uuid] = match &job.spec.alerts { JobAlerts::Channels(ids) => ids, _ => &[] };
+    let mode = match &job.spec.alerts { JobAlerts::OrgChannels => "org", JobAlerts::Muted => "mute", JobAlerts::Channels(_) => "own" };
+    html! {
+        details.help #alerts open[mode == "own"] {
+            summary { "Choose where this job's alerts go" }
+            form.stack method="post" action={ "/app/jobs/" (job.id) "/alerts" } {
+                (csrf_field(&m.visitor.csrf))
+                fieldset {
+                    legend { "Alerts of this job" }
+                    label.check { input type="radio" name="alerts" value="org" checked[mode == "org"]; " Every channel of the organization" }
+                    label.check { input type="radio" name="alerts" value="mute" checked[mode == "mute"]; " None (muted: failures are recorded, sent nowhere)" }
+                    label.check { input type="radio" name="alerts" value="own" checked[mode == "own"]; " Only the channels ticked below" }
+                }
+                @if channels.is_empty() { p.muted { "The organization has no channels yet. " a href="/app/channels" { "Add one" } } } @else {
+                    fieldset {
+                        legend { "Channels (for “only the channels ticked”)" }
+                        @for c in channels {
+                            label.check { input type="checkbox" name={ "channel:" (c.id) } value="on" checked[own.contains(&c.id)]; " " (channel_label(c)) " · " span.muted { (c.target.kind().as_str()) @if !c.enabled { ", disabled" } } }
+                        }
+                    }
+                }
+                button.button type="submit" { "Save alert choice" }
+            }
+        }
+    }
+}
+
+/// Sets where a job's alerts go (admins: the choice names the organization's channels) through
+/// the API's update rules. A channel id that is not the organization's is a 404.
+pub async fn set_alerts(State(state): State<AppState>, m: Member, ApiPath(id): ApiPath<Uuid>, AppForm(f): AppForm<std::collections::HashMap<String, String>>) -> Result<Response, AppError> {
+    m.visitor.check_csrf(f.get("csrf").map(String::as_str).unwrap_or_default())?;
+    m.require_admin()?;
+    let mut chosen = Vec::new();
+    for key in f.keys().filter_map(|k| k.strip_prefix("channel:")) {
+        chosen.push(Uuid::parse_str(key).map_err(|_| AppError::BadRequest(format!("{key:?} is not a channel id.")))?);
+    }
+    chosen.sort();
+    let notifications = match f.get("alerts").map(String::as_str) {
+        Some("org") | None => None,
+        Some("mute") => Some(domain::job::JobAlertsInput { mute: Some(true), channels: None }),
+        Some("own") if chosen.is_empty() => return Err(AppError::BadRequest("Tick at least one channel for “only the channels ticked”, or choose “none” to mute the job.".into())),
+        Some("own") => Some(domain::job::JobAlertsInput { mute: None, channels: Some(chosen.iter().map(Uuid::to_string).collect()) }),
+        Some(other) => return Err(AppError::BadRequest(format!("{other:?} is not a choice of where alerts go."))),
+    };
+    let now = Utc::now();
+    let mut tx = state.pool.begin().await?;
+    let old = store::jobs::get(&mut *tx, m.org.id, id).await?.ok_or(AppError::NotFound)?;
+    if notifications.as_ref().is_some_and(|n| n.channels.is_some()) && !store::notification_channels::not_found(&mut *tx, m.org.id, &chosen).await?.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let mut draft = old.spec.to_draft();
+    draft.notifications = notifications;
+    let spec = crate::v1::job_rules::validate(&draft, m.org.tier, now, Some(&old.spec), "")?;
+    crate::v1::job_rules::apply_update(&mut tx, &old, &spec, now).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %m.org.id, job_id = %id, user_id = %m.user.id, "job alert channels chosen from the dashboard");
+    Ok(see_other(&format!("/app/jobs/{id}?done=alerts#alerts")))
 }

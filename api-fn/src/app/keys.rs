@@ -49,7 +49,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
             button.button type="submit" { "Create key" }
         }
         @if keys.is_empty() { p.muted { "No API keys yet." } } @else {
-        table {
+        div.scroll tabindex="0" role="region" aria-label="API keys" { table {
             caption.visually-hidden { "API keys" }
             thead { tr { th scope="col" { "Name" } th scope="col" { "Key" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } th scope="col" { "Actions" } } }
             tbody {
@@ -76,7 +76,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
                     }
                 }
             }
-        }
+        } }
         }
         h2 { "Webhook signing secrets" }
         p { "Every call Prikke makes is signed with these (" a href="/docs/webhooks" { "how to verify" } "). While more than one is listed, each signs every call." }
@@ -181,7 +181,7 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
             span.hint { "NDJSON, as " code { "GET /api/v1/export" } " gives it; secrets are left out. Recorded here." }
         }
         @if entries.is_empty() { p { "Nothing yet." } } @else {
-            table {
+            div.scroll tabindex="0" role="region" aria-label="Audit log" { table {
                 caption.visually-hidden { "Audit log" }
                 thead { tr { th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Details" } } }
                 tbody {
@@ -194,7 +194,7 @@ pub async fn audit(State(state): State<AppState>, m: Member) -> Result<Response,
                         }
                     }
                 }
-            }
+            } }
         }
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "audit"), "Audit log", body)))

@@ -48,7 +48,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
     let body = html! {
         @if let Some(e) = &error { (notice("error", html! { (e) })) }
         p.muted { (seats) " seat(s) used (members and open invitations)" @if let Some(l) = limit { " of " (l) " on the " (m.org.tier.display_name()) " plan" } "." }
-        table {
+        div.scroll tabindex="0" role="region" aria-label="Members" { table {
             caption.visually-hidden { "Members" }
             thead { tr { th scope="col" { "Member" } th scope="col" { "Role" } th scope="col" { "Joined" } @if admin { th scope="col" { "Actions" } } } }
             tbody {
@@ -81,7 +81,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
                     }
                 }
             }
-        }
+        } }
         @if admin {
             h2 { "Invite someone" }
             form.row method="post" action="/app/members/invite" {
@@ -92,7 +92,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
             }
             @if !invites.is_empty() {
                 h2 { "Open invitations" }
-                table {
+                div.scroll tabindex="0" role="region" aria-label="Open invitations" { table {
                     caption.visually-hidden { "Open invitations" }
                     thead { tr { th scope="col" { "Address" } th scope="col" { "Role" } th scope="col" { "Expires" } th scope="col" { "Actions" } } }
                     tbody {
@@ -110,7 +110,7 @@ async fn render(state: &AppState, m: &Member, error: Option<String>) -> Result<R
                             }
                         }
                     }
-                }
+                } }
             }
         }
         h2 { "Leave" }

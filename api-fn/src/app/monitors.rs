@@ -43,10 +43,11 @@ fn cards(monitors: &[Monitor], base: &str, now: DateTime<Utc>) -> Markup {
                 p { "Expected: " (rhythm(x)) @if let Some(max) = x.max_runtime_secs { ", runs at most " (max) " s" } }
                 p { "Last ping: " @match x.last_ping_at { Some(t) => (when(t, now)), None => "never" }
                     @if let Some(at) = x.alert_at { @if x.status != MonitorStatus::Down { " · down if nothing arrives " (relative(at, now)) } } }
-                p { "Ping URL: " code data-testid="ping-url" { (url) } }
+                p { "Ping URL: " code data-testid="ping-url" { (url) } " " (super::display::copy_button("the ping URL")) }
                 details {
                     summary { "curl and crontab examples" }
                     pre.code { "# at the end of your job\ncurl -fsS -m 10 --retry 3 " (url) "\n\n# when it starts, and when it fails\ncurl -fsS " (url) "/start\ncurl -fsS " (url) "/fail\n\n# in a crontab\n*/5 * * * * /usr/local/bin/backup.sh && curl -fsS -m 10 " (url) }
+                    (super::display::copy_button("the curl and crontab examples"))
                 }
             }
         }
@@ -67,6 +68,7 @@ pub async fn list(State(state): State<AppState>, m: Member, axum::extract::Query
             (notice("", html! { "No monitors yet. A monitor expects your own cron job to ping a URL on a schedule, and alerts when a ping is late. "
                 a href="/app/monitors/new" { "Create one" } ", or use " code { "POST /api/v1/monitors" } " (" a href="/docs/api" { "API reference" } ")." }))
             pre.code { "curl -X POST " (base) "/api/v1/monitors \\\n  -H \"Authorization: Bearer $PRIKKE_API_KEY\" -H \"Content-Type: application/json\" \\\n  -d '{\"name\": \"nightly backup\", \"schedule\": {\"kind\": \"interval\", \"interval_secs\": 86400}, \"grace_secs\": 600}'" }
+            (super::display::copy_button("the curl example"))
         } @else {
             div #monitors data-refresh="/app/monitors?part=1" aria-live="polite" { (list) }
         }
@@ -175,7 +177,7 @@ pub async fn detail(State(state): State<AppState>, m: Member, crate::v1::extract
         (cards(std::slice::from_ref(&x), &state.config.public_url, now))
         h2 { "Latest pings" }
         @if pings.is_empty() { p.muted { "No pings yet. Call the ping URL above when your job finishes." } } @else {
-            div.scroll { table {
+            div.scroll tabindex="0" role="region" aria-label="Latest pings" { table {
                 caption.visually-hidden { "Latest pings" }
                 thead { tr { th scope="col" { "Received (UTC)" } th scope="col" { "Kind" } th scope="col" { "From" } th scope="col" { "Body" } } }
                 tbody { @for p in &pings { tr {

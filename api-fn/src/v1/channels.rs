@@ -245,8 +245,15 @@ pub async fn get(State(state): State<AppState>, tenant: Tenant, ApiPath(id): Api
     responses((status = 200, description = "The updated channel", body = ChannelView, example = json!(crate::v1::examples::channel_updated()))),
     security(("api_key" = [])))]
 pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<ChannelPatch>) -> Result<Json<ChannelView>, Problem> {
-    let mut tx = state.pool.begin().await?;
-    let current = find(&mut *tx, &tenant, id).await?;
+    let channel = update_channel(&state.pool, tenant.org_id, id, &patch).await?;
+    Ok(Json(ChannelView::from(&channel)))
+}
+
+/// Applies `patch` to a channel of `org_id` through the same validation as a new one: the API's
+/// update and the dashboard's edit form. Another organization's channel is not found.
+pub async fn update_channel(pool: &sqlx::PgPool, org_id: Uuid, id: Uuid, patch: &ChannelPatch) -> Result<Channel, Problem> {
+    let mut tx = pool.begin().await?;
+    let current = store::notification_channels::get(&mut *tx, org_id, id).await?.ok_or_else(|| Problem::not_found("notification channel"))?;
     let kind = current.target.kind();
     let events = patch.events.clone().unwrap_or_else(|| current.events.names().into_iter().map(str::to_owned).collect());
     let v = validate(
@@ -256,9 +263,10 @@ pub async fn update(State(state): State<AppState>, tenant: Tenant, ApiPath(id): 
         Some(&events),
     )?;
     let fields = ChannelFields { name: v.name.as_deref(), target: &v.target, events: &v.events, enabled: patch.enabled.unwrap_or(current.enabled) };
-    let channel = store::notification_channels::update(&mut *tx, tenant.org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("notification channel"))?;
+    let channel = store::notification_channels::update(&mut *tx, org_id, id, &fields).await?.ok_or_else(|| Problem::not_found("notification channel"))?;
     tx.commit().await?;
-    Ok(Json(ChannelView::from(&channel)))
+    tracing::info!(%org_id, channel_id = %id, "notification channel updated");
+    Ok(channel)
 }
 
 /// Delete a notification channel.

@@ -30,6 +30,8 @@ pub struct Browser {
     /// The WebDriver client, for anything the helpers below do not cover.
     pub client: Client,
     driver: Driver,
+    /// chromedriver's port, for the commands fantoccini has no method for.
+    port: u16,
 }
 
 /// The chromedriver process, in a process group of its own that Drop kills whole (the Chromium
@@ -51,10 +53,26 @@ impl Browser {
                 .unwrap_or_else(|e| panic!("cannot start chromedriver ({path}): {e}; {HOW_TO_INSTALL}"));
             let mut driver = Driver(child);
             if driver.listening(port).await {
-                return Browser { client: connect(port).await, driver };
+                return Browser { client: connect(port).await, driver, port };
             }
         }
         panic!("chromedriver ({path}) exited three times before listening");
+    }
+
+    /// Grants the page a permission (`clipboard-read`, …) through the W3C Permissions extension
+    /// command, which chromedriver answers and fantoccini has no method for (plain HTTP/1.1).
+    pub async fn grant(&self, permission: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let id = self.client.session_id().await.unwrap().expect("a session");
+        let body = serde_json::json!({"descriptor": {"name": permission}, "state": "granted"}).to_string();
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let request = format!("POST /session/{id}/permissions HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", self.port, body.len());
+        conn.write_all(request.as_bytes()).await.unwrap();
+        // the status line is in the first bytes (chromedriver may keep the connection open)
+        let mut answer = vec![0u8; 512];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut answer)).await.expect("chromedriver answers").unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "chromedriver refused the permission {permission}: {answer}");
     }
 
     /// Opens `url` and waits for it to load.
