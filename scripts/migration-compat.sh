@@ -126,9 +126,9 @@ cd "$ROOT" || exit 1
 # The old build embeds exactly the current migrations: its `migrate` applies all M to an empty
 # database, and this tree's `migrate` then finds every checksum equal and nothing to apply.
 psql -qX "$DATABASE_URL" -c "CREATE DATABASE $DB" || exit 1
-"$TARGET/debug/api-fn" migrate --database-url "$DB_URL" >/dev/null || { echo "migration-compat: the previous release's migrate failed" >&2; rc=1; }
+RUST_LOG=warn "$TARGET/debug/api-fn" migrate --database-url "$DB_URL" >/dev/null || { echo "migration-compat: the previous release's migrate failed" >&2; rc=1; }
 by_old=$(psql -tAX "$DB_URL" -c "SELECT count(*) FROM _sqlx_migrations WHERE success")
-cargo run --quiet -p api-fn -- migrate --database-url "$DB_URL" >/dev/null || { echo "migration-compat: this tree's migrate refused what the previous release applied" >&2; rc=1; }
+RUST_LOG=warn cargo run --quiet -p api-fn -- migrate --database-url "$DB_URL" >/dev/null || { echo "migration-compat: this tree's migrate refused what the previous release applied" >&2; rc=1; }
 by_both=$(psql -tAX "$DB_URL" -c "SELECT count(*) FROM _sqlx_migrations WHERE success")
 if [ "$by_old" != "$M" ] || [ "$by_both" != "$M" ]; then
   echo "migration-compat: the previous release's build applied $by_old migrations, $by_both after this tree's; expected $M" >&2; rc=1
