@@ -13,28 +13,15 @@ use api_fn::{AppState, router};
 use axum::http::StatusCode;
 use domain::tier::Tier;
 use sqlx::PgPool;
-use web::{Web, link_in_mail};
+use web::{PASSWORD, Web, link_in_mail};
 
 fn web(pool: &PgPool, extra: &[(&str, &str)]) -> Web {
     Web::new(router(AppState::new(pool.clone(), support::config(extra))))
 }
 
-const PASSWORD: &str = "correct horse battery";
-
 /// Signs up `email`, confirms it from the mail, and creates organization `org` (when given).
 async fn member(pool: &PgPool, w: &mut Web, email: &str, org: Option<&str>) {
-    let done = w.submit("/app/signup", "/app/signup", &[("email", email), ("password", PASSWORD)]).await;
-    assert!(done.contains("Check your e-mail"), "{}", done.html);
-    let link = link_in_mail(pool, email, "/app/confirm/").await;
-    let signed_in = w.submit(&link, &link, &[]).await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.html);
-    if let Some(name) = org {
-        let home = w.follow(&signed_in).await;
-        let welcome = w.follow(&home).await;
-        assert!(welcome.contains("Create your organization"), "{}", welcome.html);
-        let made = w.submit("/app/welcome", "/app/orgs", &[("name", name)]).await;
-        assert_eq!(made.location(), Some("/app"));
-    }
+    web::sign_up(pool, w, email, org).await;
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

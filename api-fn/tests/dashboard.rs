@@ -14,20 +14,12 @@ use chrono::{Duration, Utc};
 use sqlx::PgPool;
 use store::executions::{NewExecution, Source};
 use uuid::Uuid;
-use web::{Page, Web, link_in_mail};
-
-const PASSWORD: &str = "correct horse battery";
+use web::{Page, Web};
 
 /// A browser signed in as `email`, owner of a new organization `org`; returns its id too.
 async fn owner(pool: &PgPool, email: &str, org: &str) -> (Web, Uuid) {
     let mut w = Web::new(router(AppState::new(pool.clone(), support::config(&[]))));
-    let done = w.submit("/app/signup", "/app/signup", &[("email", email), ("password", PASSWORD)]).await;
-    assert!(done.contains("Check your e-mail"), "{}", done.html);
-    let link = link_in_mail(pool, email, "/app/confirm/").await;
-    assert_eq!(w.submit(&link, &link, &[]).await.status, StatusCode::SEE_OTHER);
-    let made = w.submit("/app/welcome", "/app/orgs", &[("name", org)]).await;
-    assert_eq!(made.location(), Some("/app"));
-    let id = sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1").bind(org).fetch_one(pool).await.unwrap();
+    let id = web::sign_up(pool, &mut w, email, Some(org)).await.expect("an organization");
     (w, id)
 }
 

@@ -136,3 +136,23 @@ pub async fn link_in_mail(pool: &sqlx::PgPool, to: &str, path: &str) -> String {
     let end = text[at..].find(char::is_whitespace).map_or(text.len(), |e| at + e);
     text[at..end].to_owned()
 }
+
+/// The password every test account signs up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs up `email` in `w`, confirms it from the mail (which signs in), and creates the
+/// organization `org` when given; returns its id.
+pub async fn sign_up(pool: &sqlx::PgPool, w: &mut Web, email: &str, org: Option<&str>) -> Option<uuid::Uuid> {
+    let done = w.submit("/app/signup", "/app/signup", &[("email", email), ("password", PASSWORD)]).await;
+    assert!(done.contains("Check your e-mail"), "{}", done.html);
+    let link = link_in_mail(pool, email, "/app/confirm/").await;
+    let signed_in = w.submit(&link, &link, &[]).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.html);
+    let name = org?;
+    let home = w.follow(&signed_in).await;
+    let welcome = w.follow(&home).await;
+    assert!(welcome.contains("Create your organization"), "{}", welcome.html);
+    let made = w.submit("/app/welcome", "/app/orgs", &[("name", name)]).await;
+    assert_eq!(made.location(), Some("/app"));
+    Some(sqlx::query_scalar("SELECT id FROM organizations WHERE name = $1").bind(name).fetch_one(pool).await.unwrap())
+}
