@@ -28,10 +28,14 @@ fn require_owner(m: &Member) -> Result<(), AppError> {
     if m.role.can_own() { Ok(()) } else { Err(AppError::Forbidden("Only the organization's owners may delete or restore it.".into())) }
 }
 
-/// The settings page's last section: the organization's deletion (owners), and the account's.
-pub fn settings_section(m: &Member) -> Markup {
+/// The settings page's section on the organization's deletion: the form (owners), or, once asked
+/// for, when it happens and the way back.
+pub fn organization_section(m: &Member) -> Markup {
+    if m.org.purge_after.is_none() && !m.role.can_own() {
+        return html! {};
+    }
     html! {
-        h2 #delete { "Delete" }
+        h2 #delete { "Delete the organization" }
         @if let Some(at) = m.org.purge_after {
             p { "This organization is scheduled for deletion. Its jobs are paused, its pending deliveries were cancelled, and its API keys and ping URLs are refused. On "
                 strong { (at.format("%Y-%m-%d %H:%M UTC")) } " everything it holds is erased for good." }
@@ -51,18 +55,24 @@ pub fn settings_section(m: &Member) -> Markup {
             p { "Deleting " strong { (m.org.name) } " pauses its jobs and cancels its pending deliveries at once; its API keys and ping URLs stop working. For "
                 (domain::lifetimes::ORG_DELETION_GRACE.num_days()) " days an owner can restore it; then every job, run, monitor, member list and log it holds is erased. "
                 "Download its data first if you need it (Audit log)." }
+            p { "To confirm, type its slug: " code { (m.org.slug) } }
             form.stack method="post" action="/app/settings/delete" {
                 (csrf_field(&m.visitor.csrf))
-                label { "Type " code { (m.org.slug) } " to confirm" input type="text" name="confirm" required autocomplete="off" spellcheck="false"; }
+                label { "Organization slug" input type="text" name="confirm" required autocomplete="off" spellcheck="false"; }
                 button.button.danger type="submit" { "Delete this organization" }
             }
         }
-        h3 { "Your account" }
+    }
+}
+
+/// The settings page's part on deleting one's own account.
+pub fn account_section(m: &Member) -> Markup {
+    html! {
         p { "Deleting your account signs you out everywhere and erases your address and sign-in details; the organizations you belong to keep running. "
-            "While you are an organization's only owner, make someone else owner or delete the organization first." }
+            "While you are an organization's only owner, make someone else owner or delete the organization first. To confirm, type your e-mail address." }
         form.stack method="post" action="/app/account/delete" {
             (csrf_field(&m.visitor.csrf))
-            label { "Type your e-mail address to confirm" input type="email" name="confirm" required autocomplete="off"; }
+            label { "Your e-mail address" input type="email" name="confirm" required autocomplete="off"; }
             button.button.danger type="submit" { "Delete my account" }
         }
     }

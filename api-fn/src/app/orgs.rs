@@ -112,9 +112,10 @@ pub async fn settings_page(State(state): State<AppState>, m: Member) -> Result<R
             (limits.history_days) " days of history." }
         @if let Some(url) = upgrade { p { a.button href=(url) { "Upgrade to Pro" } } }
         @else if m.org.tier == domain::tier::Tier::Free && !m.role.can_own() { p.muted { "Only an owner can change the plan." } }
+        (super::erasure::organization_section(&m))
         h2 { "Your account" }
         p { "Signed in as " strong { (m.user.email) } ". " a href="/app/reset" { "Change your password" } " (we e-mail you a link)." }
-        (super::erasure::settings_section(&m))
+        (super::erasure::account_section(&m))
     };
     Ok(respond(&m.visitor, StatusCode::OK, page(&Frame::of(&m, "settings"), "Settings", body)))
 }
