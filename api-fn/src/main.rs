@@ -105,7 +105,9 @@ async fn create_org(args: &[String]) -> anyhow::Result<()> {
     }
     let (Some(slug), Some(name)) = (slug, name) else { bail!("--slug and --name are required\n{USAGE}") };
     let url = url.context("DATABASE_URL is required (or pass --database-url URL)")?;
-    let production = std::env::var("PRIKKE_ENV").is_ok_and(|e| e.trim() == "production");
+    // read as every service reads it: `prod` is production too (before, it sealed with the development key)
+    let env = domain::runtime::Environment::from_setting(std::env::var(domain::runtime::ENV_VAR).ok().as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let production = env.is_production();
     let master = store::keyring::master_keys_setting(std::env::var("PRIKKE_ENCRYPTION_KEYS").ok().as_deref(), production).map_err(|e| anyhow::anyhow!(e))?;
     let pool = store::connect(&url, &PoolSettings { max_connections: 1, ..PoolSettings::default() })?;
     let created = api_fn::provision::create_organization(

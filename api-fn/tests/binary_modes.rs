@@ -249,3 +249,18 @@ async fn lambda_runtime_serves_the_sequence(pool: PgPool) {
     assert_eq!((status, health["up"].as_bool()), (200, Some(true)));
     child.kill().await.unwrap();
 }
+
+/// `create-org` reads `PRIKKE_ENV` as the services do: with `prod` it is production, so it refuses
+/// to seal the new organization's secret without master keys (it used the public development key).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn create_org_in_production_needs_the_master_keys(pool: PgPool) {
+    for env in ["production", "prod"] {
+        let out = binary(&pool).env("PRIKKE_ENV", env).stderr(Stdio::piped()).args(["create-org", "--slug", "prod-check", "--name", "P"]).output().await.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("PRIKKE_ENCRYPTION_KEYS"), "{env}: {err}");
+    }
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations").fetch_one(&pool).await.unwrap();
+    assert_eq!(made, 0, "nothing was created");
+    let out = binary(&pool).env("PRIKKE_ENV", "staging").stderr(Stdio::piped()).args(["create-org", "--slug", "s", "--name", "S"]).output().await.unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("must be development, test or production"));
+}
