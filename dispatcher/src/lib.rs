@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod erasure;
+pub mod lanes;
 pub mod leader;
 pub mod limit;
 pub mod listen;

@@ -35,16 +35,14 @@ pub struct Waiting<'a>(&'a AdaptiveLimit);
 
 impl<'a> Waiting<'a> {
     fn new(limit: &'a AdaptiveLimit) -> Self {
-        limit.backlog.fetch_add(1, Ordering::AcqRel);
+        limit.enter_backlog();
         Waiting(limit)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if self.0.backlog.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.drained.notify_waiters();
-        }
+        self.0.leave_backlog();
     }
 }
 
@@ -65,6 +63,18 @@ impl AdaptiveLimit {
     /// Due runs waiting for a delivery permit right now.
     pub fn backlog(&self) -> usize {
         self.backlog.load(Ordering::Acquire)
+    }
+
+    /// Counts one run in the backlog until [`AdaptiveLimit::leave_backlog`] (a run waiting
+    /// outside any future, as [`crate::lanes`]' queued runs do).
+    pub fn enter_backlog(&self) {
+        self.backlog.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn leave_backlog(&self) {
+        if self.backlog.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.drained.notify_waiters();
+        }
     }
 
     /// Returns once no due run waits for a permit (at once when none does).

@@ -42,6 +42,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::{SharedClock, until};
 use crate::delivery::{Deliverer, Delivery, DeliveryRequest};
+use crate::lanes::{LaneKey, Lanes};
 use crate::limit::AdaptiveLimit;
 use crate::recorder::Report;
 use crate::secrets::SecretCache;
@@ -134,6 +135,7 @@ impl ClaimSize {
 }
 
 pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
+    let lanes = Arc::new(Lanes::new(ctx.deliverer.host_limiter().per_host(), ctx.limit.clone()));
     let mut backoff = Duration::from_millis(100);
     let mut size = ClaimSize::new(settings.claim_batch, settings.claim_batch_max);
     while !ctx.shutdown.is_cancelled() {
@@ -202,7 +204,12 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
                     }
                 },
             };
-            tracker.spawn(fire(ctx.clone(), row, slot, bytes));
+            // a task now if its lane has room, else it waits in the lane as a row
+            let key = (row.org_id, crate::delivery::site_key(&row.url));
+            let (priority, run_at) = (row.priority, row.run_at);
+            if let Some(held) = lanes.admit(key.clone(), priority, run_at, Held { row, slot, bytes }) {
+                start(&ctx, &tracker, &lanes, key, held);
+            }
         }
         metrics::gauge!("prikke_runs_held").set((ctx.held_capacity - ctx.held.available_permits()) as f64);
         if got < wanted && !cut {
@@ -213,6 +220,28 @@ pub async fn run(ctx: Ctx, settings: PumpSettings, tracker: TaskTracker) {
             }
         }
     }
+    // runs still waiting in a lane were never started: handed back as a waiting task hands back its run
+    for held in lanes.drain() {
+        report(&ctx, Report::Release(held.row.id, held.row.attempt), held.slot).await;
+    }
+}
+
+/// A claimed run with its hold slot and its weight in the byte budget, in a lane or a task.
+pub struct Held {
+    row: Claimed,
+    slot: OwnedSemaphorePermit,
+    bytes: OwnedSemaphorePermit,
+}
+
+/// Starts a run's task; when it finishes, the next run waiting in its lane starts.
+fn start(ctx: &Ctx, tracker: &TaskTracker, lanes: &Arc<Lanes<Held>>, key: LaneKey, held: Held) {
+    let (ctx, next_tracker, lanes) = (ctx.clone(), tracker.clone(), lanes.clone());
+    tracker.spawn(async move {
+        fire(&ctx, held.row, held.slot, held.bytes).await;
+        if let Some(next) = lanes.done(&key) {
+            start(&ctx, &next_tracker, &lanes, key, next);
+        }
+    });
 }
 
 async fn claim(
@@ -243,7 +272,7 @@ async fn claim(
 
 /// Fires one claimed run at its instant and reports the outcome. `slot` is its hold slot, `bytes`
 /// its weight in the byte budget (both given back when the run is done).
-fn fire(ctx: Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSemaphorePermit) -> impl std::future::Future<Output = ()> {
+fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSemaphorePermit) -> impl std::future::Future<Output = ()> + '_ {
     // An async block, not an `async fn`: an async fn's future keeps its arguments twice (as
     // arguments and as the locals they are moved into), 440 bytes more for each held run.
     async move {

@@ -128,6 +128,49 @@ async fn a_worker_holds_at_most_prefetch_max_claimed_runs(pool: PgPool) {
     d.shutdown().await;
 }
 
+/// Runs beyond what their host may take at once wait as rows, not as tasks (see
+/// `dispatcher::lanes`): 300 calls due now to one host that holds every request, with 4 requests
+/// to a host at a time, make 4 tasks, not 300. On SIGTERM the waiting ones are handed back unsent.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn runs_beyond_what_their_host_takes_at_once_wait_as_rows_and_are_handed_back_on_shutdown(pool: PgPool) {
+    let gate = Gate::new();
+    let receiver = Receiver::start({
+        let gate = gate.clone();
+        move |_, _| Reply::held(200, &gate)
+    })
+    .await;
+    let org = support::org(&pool, Tier::Pro).await;
+    let d = support::start(&pool, shared(SystemClock), |c| {
+        c.per_host_concurrency = 4;
+        c.shutdown_grace = Duration::from_millis(200);
+    })
+    .await;
+    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let idle = tasks();
+    for _ in 0..300 {
+        support::queue_with_timeout(&pool, org, &receiver.url("/q"), Utc::now(), 3, 1, 30).await;
+    }
+    receiver.wait_for(4, Duration::from_secs(10)).await;
+    support::eventually("every run claimed", Duration::from_secs(10), || async {
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM executions WHERE status = 'pending'").fetch_one(&pool).await.unwrap();
+        (pending == 0).then_some(())
+    })
+    .await;
+    // 4 firing tasks, and the receiver's 4 connections; before lanes, one task per claimed run
+    let busy = tasks();
+    assert!(busy < idle + 40, "{busy} tasks alive holding 300 runs (idle: {idle})");
+    assert_eq!(receiver.received().len(), 4, "never more than the host's 4 at once");
+
+    d.shutdown().await;
+    let by_state: Vec<(String, i16, i64)> = sqlx::query_as("SELECT status, attempt, count(*) FROM executions GROUP BY 1, 2 ORDER BY 1, 2").fetch_all(&pool).await.unwrap();
+    assert_eq!(
+        by_state,
+        vec![("pending".to_owned(), 0, 296), ("pending".to_owned(), 1, 4)],
+        "the 296 that waited handed back with no attempt counted, the 4 cut off recorded as attempts"
+    );
+    gate.open();
+}
+
 /// A run that waits for a delivery permit longer than its lease allowed (a backlog) gets its
 /// lease extended when the permit comes, so the rescuer does not hand it to a worker that sends
 /// it a second time while the first call is still in flight.

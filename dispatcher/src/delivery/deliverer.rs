@@ -447,6 +447,12 @@ impl Deliverer {
     }
 }
 
+/// The per-host limit's key of a URL's host, without a lookup ("" when the URL has no host:
+/// such a run is refused when it is prepared).
+pub fn site_key(url: &str) -> String {
+    Url::parse(url).ok().and_then(|u| u.host().map(|h| limit_key(&h))).unwrap_or_default()
+}
+
 /// The per-host limit's key: a name's registrable domain (`a.example.com`, `b.example.com:8443`
 /// and `example.com` share one, so subdomains and ports do not multiply the cap), an IP literal
 /// itself.

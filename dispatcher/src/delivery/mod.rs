@@ -59,7 +59,7 @@ use domain::signing::SigningSecret;
 
 pub use capture::{MAX_HEADER_BYTES, MAX_HEADER_VALUE_BYTES, MAX_HEADERS};
 pub use config::{AllowListError, DeliveryConfig, default_user_agent, parse_allow_list};
-pub use deliverer::{Deliverer, DeliveryInitError, Prepared, Slotted};
+pub use deliverer::{Deliverer, DeliveryInitError, Prepared, Slotted, site_key};
 pub use guarded_resolver::TargetRefused;
 pub use host_limit::{HostLimiter, HostPermit};
 pub use ssrf::{
