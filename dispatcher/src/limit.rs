@@ -11,7 +11,8 @@
 //! So a burst quickly gets the maximum, a quiet system holds few resources, and a slow receiver
 //! (bounded separately per host by the delivery module) cannot take every permit.
 //!
-//! Runs waiting here are due and not yet sent: the firing backlog. The recorder defers its writes
+//! Runs waiting here are due and not yet sent: the firing backlog, with the runs waiting in a
+//! lane for a task (see [`crate::lanes`]). The recorder defers its writes
 //! while there is one ([`AdaptiveLimit::backlog_drained`]), so a burst gets the cores first.
 
 use std::sync::Arc;

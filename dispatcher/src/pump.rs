@@ -1,7 +1,9 @@
 //! The claim loop and the firing of claimed runs.
 //!
 //! ```text
-//!  claim (≤ free hold slots, horizon = now + prefetch) ──► one task per run:
+//!  claim (≤ free hold slots, horizon = now + prefetch) ──► its lane (organization × site,
+//!     see crate::lanes): a task now if the lane has fewer than the per-host limit, else the run
+//!     waits there as a row and becomes a task when one of the lane's finishes. A task:
 //!     prepare: build and sign the request for the second of run_at
 //!         │
 //!     wait until run_at ──(shutdown first)──► Release
@@ -25,7 +27,8 @@
 //! Claiming slightly ahead (`prefetch`) takes the claim round trip off the critical path, so a
 //! run fires at its instant rather than at the next claim after it. Claimed runs wait in memory
 //! (at most `held` of them) without holding a delivery permit, so a burst of thousands of runs
-//! due at the same second is claimed before that second. After a claim that did not fill, the
+//! due at the same second is claimed before that second; those beyond what their host takes at
+//! once wait as rows in their lane, not as tasks. After a claim that did not fill, the
 //! loop sleeps in [`Wake::wait`] until a notification, a hinted instant or the poll.
 
 use std::sync::Arc;
@@ -330,8 +333,9 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
         // then the organization's share, then a permit; shutdown hands the run back at any of them
         let org_key = format!("org:{}", row.org_id);
         // Boxed: these waits are the largest state of the task (2.7 KB of its 5.9 KB, and a task's
-        // size is that of its largest state from the start), while every held run is a task waiting
-        // for its instant; boxed, the waits cost their memory only once the run is due.
+        // size is that of its largest state from the start), while many tasks wait for their
+        // instant (up to the per-host limit per lane); boxed, the waits cost their memory only once
+        // the run is due.
         let acquired = tokio::select! {
             a = Box::pin(async {
                 let slotted = ctx.deliverer.take_slot(prepared).await?;
@@ -422,8 +426,8 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
             // Sent in a later second than it was signed for: `webhook-timestamp` is the send time.
             slotted.resign(&secrets, sent_at.timestamp());
         }
-        // Boxed: the HTTP exchange is most of this task's state (2.4 KB of 2.4 KB), and thousands
-        // of tasks wait for their instant; unboxed, each task's memory is first written at its
+        // Boxed: the HTTP exchange is most of this task's state (2.4 KB of 2.4 KB), and many
+        // tasks wait for their instant; unboxed, each task's memory is first written at its
         // instant, so a burst page-faulted its way through tens of megabytes while firing.
         let delivery = tokio::select! {
             d = Box::pin(ctx.deliverer.send_slotted(slotted)) => d,
