@@ -13,7 +13,7 @@ use domain::tier::Tier;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use support::smtp::SmtpSink;
-use support::{Receiver, Reply, shared};
+use support::{Gate, Receiver, Reply, shared};
 use uuid::Uuid;
 
 /// A manual run of `job` ("trigger now"), due now.
@@ -217,5 +217,45 @@ async fn an_account_email_goes_out_at_once_and_its_link_is_then_forgotten(pool: 
     })
     .await;
     assert_eq!((status.as_str(), body), ("sent", None));
+    d.shutdown().await;
+}
+
+/// An alert claimed before its organization's deletion was requested, and still waiting for a
+/// send permit when it was, is not sent: the deletion gave it up. (A message already on the wire
+/// finishes.) One send permit; each of the organization's two channels gets one message.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_alert_waiting_to_be_sent_when_its_organization_is_deleted_is_not_sent(pool: PgPool) {
+    let gate = Gate::new();
+    let held = |gate: &Gate| {
+        let gate = gate.clone();
+        move |_: &support::receiver::Received, _| Reply::held(200, &gate)
+    };
+    let (first, second) = (Receiver::start(held(&gate)).await, Receiver::start(held(&gate)).await);
+    let other = Receiver::ok().await;
+    let endpoint = Receiver::start(|_, _| Reply::status(503)).await;
+    let failing = |name: &str| json!({"name": name, "url": endpoint.url("/run"), "retry": {"max_attempts": 1}, "schedule": {"kind": "cron", "expr": "0 3 * * *"}});
+    let later = Utc::now() + chrono::Duration::days(400);
+    let (deleted, kept) = (support::org(&pool, Tier::Pro).await, support::org(&pool, Tier::Pro).await);
+    for channel in [&first, &second] {
+        support::channel(&pool, deleted, &channel.url("/alerts")).await;
+    }
+    support::channel(&pool, kept, &other.url("/alerts")).await;
+    let (job, other_job) = (support::job(&pool, deleted, failing("nightly"), later).await, support::job(&pool, kept, failing("hourly"), later).await);
+    let d = support::start(&pool, shared(SystemClock), |c| c.alerts.concurrency = 1).await;
+
+    let run = trigger(&pool, deleted, &job).await;
+    assert_eq!(support::wait_final(&pool, run, Duration::from_secs(20)).await.status, "failed");
+    // one channel's message is on the wire (held there), the other's waits for the send permit
+    support::eventually("one message on the wire", Duration::from_secs(20), || async { (first.received().len() + second.received().len() == 1).then_some(()) }).await;
+    let mut tx = pool.begin().await.unwrap();
+    store::erasure::request(&mut tx, deleted, Utc::now(), Utc::now() + chrono::Duration::days(7)).await.unwrap().expect("deletion requested");
+    tx.commit().await.unwrap();
+    gate.open();
+    // the sender works in rounds, one after another: once an alert raised after this point has
+    // arrived, the round holding the waiting message is over
+    let run = trigger(&pool, kept, &other_job).await;
+    assert_eq!(support::wait_final(&pool, run, Duration::from_secs(20)).await.status, "failed");
+    other.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(first.received().len() + second.received().len(), 1, "the message that waited for the permit was not sent");
     d.shutdown().await;
 }

@@ -215,6 +215,17 @@ fn plan(sends: Vec<Send>, recent: &HashMap<Uuid, ChannelRecent>, now: DateTime<U
 async fn deliver(s: &Sender, group: Vec<Send>) -> Vec<(Uuid, SendOutcome)> {
     let now = s.clock.now();
     let first = &group[0];
+    // A send claimed before its organization's deletion was requested may have waited here for a
+    // send permit since: the deletion gave it up in the database, and it is not sent. (Read from
+    // the database, not the pump's set: alerts are few, and the answer is then exact.)
+    match store::erasure::deleting(&s.pool).await {
+        Ok(deleting) if deleting.contains(&first.org_id) => {
+            tracing::info!(delivery_id = %first.id, org_id = %first.org_id, "the organization is being deleted; alert not sent");
+            return group.iter().map(|send| (send.id, SendOutcome::GaveUp { error: store::erasure::NOT_SENT.to_owned(), response_status: None })).collect();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(delivery_id = %first.id, error = %e, "could not check for the organization's deletion; sending"),
+    }
     let summary = match (&group[..], &first.alert) {
         ([one], Some(alert)) => render::alert(one, alert, &s.settings.public_url),
         ([_], None) => render::test(first, now),
