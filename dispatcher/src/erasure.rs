@@ -27,7 +27,7 @@ pub struct Deleting {
 impl Deleting {
     pub fn contains(&self, org_id: Uuid) -> bool {
         let ids = self.ids.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        !ids.is_empty() && ids.contains(&org_id)
+        ids.contains(&org_id)
     }
 
     /// A deletion announced on the channel.
