@@ -110,10 +110,11 @@ for f in "$TREE"/dispatcher/tests/engine_*.rs "$TREE"/api-fn/tests/*.rs; do
 done
 # Left out by name: tests that hold the schema and the code in lockstep, which an expand
 # migration breaks on purpose (the old code's list of names no longer equals the schema's).
-# every_stored_enum_allows_exactly_the_domains_names: the schema's CHECK lists equal the
-# domain's enums exactly; what matters here, that every name the old code writes is allowed, is
-# exercised by the old tests that write them.
-lockstep='test(=schema_names::tests::every_stored_enum_allows_exactly_the_domains_names)'
+# the_schema_allows_no_name_the_domain_lacks (before 2026-12-06 the same check and its other
+# half were one test, every_stored_enum_allows_exactly_the_domains_names): the schema's CHECK
+# lists may grow past the old code's enums; that every name the old code has is allowed is the
+# other half, every_name_the_domain_has_is_allowed_by_the_schema, which runs.
+lockstep='test(=schema_names::tests::the_schema_allows_no_name_the_domain_lacks) | test(=schema_names::tests::every_stored_enum_allows_exactly_the_domains_names)'
 filter="((package(store) & kind(lib)) | (package(dispatcher) & kind(test)) | (package(api-fn) & kind(test))) & !($lockstep)"
 
 cd "$TREE" || exit 1
