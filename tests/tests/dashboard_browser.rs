@@ -64,6 +64,11 @@ async fn visit(b: &Browser, name: &str) {
     const OVERFLOW: &str = "return [document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, details:not([open])')).slice(0, 5).map(e => e.tagName + '.' + e.className).join(' ')];";
     let widths = b.client.execute(OVERFLOW, vec![]).await.unwrap();
     assert!(widths[0].as_i64() <= widths[1].as_i64(), "{name} at 390 px is wider than the screen (scrollWidth, innerWidth, sticking out): {widths}");
+    // and within the screen, no control sticks out of its fieldset's border (a long option did)
+    const OUT_OF_FIELDSET: &str = "return [...document.querySelectorAll('fieldset')].flatMap(f => { const edge = f.getBoundingClientRect().right;
+        return [...f.querySelectorAll('input, select, textarea, button')].filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > edge + 1).map(e => e.name || e.tagName); });";
+    let out = b.client.execute(OUT_OF_FIELDSET, vec![]).await.unwrap();
+    assert_eq!(out, serde_json::json!([]), "{name} at 390 px: controls sticking out of their fieldset");
     b.assert_accessible(&format!("{name} (390 px)")).await;
     b.client.set_window_size(1280, 900).await.unwrap();
 }
