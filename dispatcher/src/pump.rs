@@ -293,7 +293,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                     status: ExecutionStatus::Failed,
                     reason: Some("a stored credential header could not be decrypted; write the job's headers again".to_owned()),
                 });
-                report(&ctx, outcome_report(&row, failed), slot).await;
+                report(ctx, outcome_report(&row, failed), slot).await;
                 return;
             }
         }
@@ -323,7 +323,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
             }
         }
         if ctx.shutdown.is_cancelled() {
-            report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+            report(ctx, Report::Release(row.id, row.attempt), slot).await;
             return;
         }
         // The slot to the run's host first (within the run's timeout), then the shared permit: runs
@@ -344,7 +344,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                 Ok::<_, crate::delivery::Delivery>((slotted, org_slot, permit))
             }) => a,
             _ = ctx.shutdown.cancelled() => {
-                report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+                report(ctx, Report::Release(row.id, row.attempt), slot).await;
                 return;
             }
         };
@@ -352,10 +352,10 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
             Ok(acquired) => acquired,
             Err(delivery) => {
                 // refused, or no slot to its host within the timeout: an outcome without a send
-                observe_lag(&ctx, &row, ctx.clock.now());
+                observe_lag(ctx, &row, ctx.clock.now());
                 metrics::counter!("prikke_deliveries_total", "outcome" => outcome_label(&delivery.outcome)).increment(1);
                 let outcome = classify(&row, delivery, rand::random::<f64>());
-                report(&ctx, outcome_report(&row, outcome), slot).await;
+                report(ctx, outcome_report(&row, outcome), slot).await;
                 return;
             }
         };
@@ -383,7 +383,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                     // cannot tell whether it is still ours: hand it back (release checks that), unsent
                     tracing::warn!(execution_id = %row.id, error = %e, "could not extend a lease; handed back, not sent");
                     drop(permit);
-                    report(&ctx, Report::Release(row.id, row.attempt), slot).await;
+                    report(ctx, Report::Release(row.id, row.attempt), slot).await;
                     return;
                 }
             }
@@ -401,7 +401,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                         )),
                     });
                     drop(permit);
-                    report(&ctx, outcome_report(&row, skipped), slot).await;
+                    report(ctx, outcome_report(&row, skipped), slot).await;
                     return;
                 }
                 Ok(None) => {}
@@ -417,11 +417,11 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                 reason: Some(store::erasure::NOT_SENT.to_owned()),
             });
             drop(permit);
-            report(&ctx, outcome_report(&row, not_sent), slot).await;
+            report(ctx, outcome_report(&row, not_sent), slot).await;
             return;
         }
         let sent_at = ctx.clock.now();
-        observe_lag(&ctx, &row, sent_at);
+        observe_lag(ctx, &row, sent_at);
         if slotted.timestamp() != sent_at.timestamp() {
             // Sent in a later second than it was signed for: `webhook-timestamp` is the send time.
             slotted.resign(&secrets, sent_at.timestamp());
@@ -437,7 +437,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
                 // history with what happened, and the run goes again (same webhook-id) while the
                 // attempts a stopped worker allows last.
                 let stopped = interrupted(&row, sent_at, ctx.clock.now());
-                report(&ctx, Report::Prompt(stopped), slot).await;
+                report(ctx, Report::Prompt(stopped), slot).await;
                 return;
             }
         };
@@ -447,7 +447,7 @@ fn fire(ctx: &Ctx, mut row: Claimed, slot: OwnedSemaphorePermit, bytes: OwnedSem
         tracing::debug!(execution_id = %row.id, job_id = ?row.job_id, org_id = %row.org_id, attempt = row.attempt,
                         status = ?delivery.response_status, "delivered");
         let outcome = classify(&row, delivery, rand::random::<f64>());
-        report(&ctx, outcome_report(&row, outcome), slot).await;
+        report(ctx, outcome_report(&row, outcome), slot).await;
     }
 }
 

@@ -226,11 +226,7 @@ async fn an_account_email_goes_out_at_once_and_its_link_is_then_forgotten(pool: 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_alert_waiting_to_be_sent_when_its_organization_is_deleted_is_not_sent(pool: PgPool) {
     let gate = Gate::new();
-    let held = |gate: &Gate| {
-        let gate = gate.clone();
-        move |_: &support::receiver::Received, _| Reply::held(200, &gate)
-    };
-    let (first, second) = (Receiver::start(held(&gate)).await, Receiver::start(held(&gate)).await);
+    let (first, second) = (Receiver::holding("127.0.0.1:0", &gate).await, Receiver::holding("127.0.0.1:0", &gate).await);
     let other = Receiver::ok().await;
     let endpoint = Receiver::start(|_, _| Reply::status(503)).await;
     let failing = |name: &str| json!({"name": name, "url": endpoint.url("/run"), "retry": {"max_attempts": 1}, "schedule": {"kind": "cron", "expr": "0 3 * * *"}});

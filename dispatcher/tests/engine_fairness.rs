@@ -74,11 +74,7 @@ async fn fairness_an_organization_holds_at_most_its_share_of_the_permits(pool: P
     assert_eq!(dispatcher::pump::org_share(Tier::Free, 8), 2);
     assert_eq!(dispatcher::pump::org_share(Tier::Pro, 8), 6);
     let gate = Gate::new();
-    let held = Receiver::start_at("127.0.0.2:0", {
-        let gate = gate.clone();
-        move |_, _| Reply::held(200, &gate)
-    })
-    .await;
+    let held = Receiver::holding("127.0.0.2:0", &gate).await;
     let fast = Receiver::ok().await;
     let (a, b) = (support::org(&pool, Tier::Free).await, support::org(&pool, Tier::Free).await);
     let d = support::start(&pool, shared(SystemClock), |c| {

@@ -100,11 +100,7 @@ async fn notifications_wake_the_claim_loop_long_before_the_poll(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_worker_holds_at_most_prefetch_max_claimed_runs(pool: PgPool) {
     let gate = Gate::new();
-    let receiver = Receiver::start({
-        let gate = gate.clone();
-        move |_, _| Reply::held(200, &gate)
-    })
-    .await;
+    let receiver = Receiver::holding("127.0.0.1:0", &gate).await;
     let org = support::org(&pool, Tier::Pro).await;
     let mut ids = Vec::new();
     for _ in 0..20 {
@@ -134,11 +130,7 @@ async fn a_worker_holds_at_most_prefetch_max_claimed_runs(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn runs_beyond_what_their_host_takes_at_once_wait_as_rows_and_are_handed_back_on_shutdown(pool: PgPool) {
     let gate = Gate::new();
-    let receiver = Receiver::start({
-        let gate = gate.clone();
-        move |_, _| Reply::held(200, &gate)
-    })
-    .await;
+    let receiver = Receiver::holding("127.0.0.1:0", &gate).await;
     let org = support::org(&pool, Tier::Pro).await;
     let d = support::start(&pool, shared(SystemClock), |c| {
         c.per_host_concurrency = 4;

@@ -90,6 +90,12 @@ impl Receiver {
         Self::start_at("127.0.0.1:0", reply).await
     }
 
+    /// A receiver on `bind` that holds every request until `gate` opens, then answers 200.
+    pub async fn holding(bind: &str, gate: &Gate) -> Receiver {
+        let gate = gate.clone();
+        Self::start_at(bind, move |_, _| Reply::held(200, &gate)).await
+    }
+
     /// [`Receiver::start`] on another address (e.g. `127.0.0.2:0`: another host as far as the
     /// per-host limit can tell).
     pub async fn start_at(bind: &str, reply: impl Fn(&Received, usize) -> Reply + Send + Sync + 'static) -> Receiver {
